@@ -1,0 +1,144 @@
+//! The one error type of the core.
+
+use core::fmt;
+
+/// Why a token could not be signed, verified or inspected.
+///
+/// The enum is `Copy` and carries no payload, so it can never leak key or tag bytes.
+/// Variants are grouped: structure, encoding, header, signature, claims, buffers and keys.
+/// [`Error::kind`] gives a stable snake_case name for logs and machine-readable output.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    // --- structure ---
+    /// The token is not three non-empty dot-separated segments.
+    Malformed,
+    /// The token is longer than [`Validation::max_token_len`](crate::Validation::max_token_len).
+    TooLarge,
+
+    // --- encoding ---
+    /// A segment is not canonical unpadded base64url (RFC 7515 §2).
+    InvalidBase64,
+    /// A decoded segment is not a well-formed UTF-8 JSON object (RFC 8259), or nests too deeply.
+    InvalidJson,
+    /// A JSON object repeats a member name (RFC 7515 §4, RFC 7519 §4).
+    DuplicateMember,
+
+    // --- header ---
+    /// The `alg` header is missing or is not exactly `HS256` (RFC 8725 §3.1, §3.2).
+    UnsupportedAlgorithm,
+    /// The `typ` header is neither `JWT` nor a type the caller allowed (RFC 7515 §4.1.9, RFC 8725 §3.11).
+    UnsupportedType,
+    /// The header asks for an extension this implementation does not understand (`crit`, `b64`; RFC 7515 §4.1.11, RFC 7797).
+    UnsupportedCritical,
+    /// No configured key matches the header's `kid` (or the absence of one).
+    UnknownKeyId,
+
+    // --- signature ---
+    /// The HMAC-SHA256 tag does not match (RFC 7518 §3.2).
+    BadSignature,
+
+    // --- claims ---
+    /// `exp` has passed, leeway included (RFC 7519 §4.1.4).
+    Expired,
+    /// `nbf` has not been reached, leeway included (RFC 7519 §4.1.5).
+    NotYetValid,
+    /// `iat` lies in the future, leeway included (RFC 7519 §4.1.6).
+    IssuedInFuture,
+    /// A claim the validation policy requires is absent.
+    MissingClaim,
+    /// `iss` does not match the expected issuer (RFC 7519 §4.1.1).
+    InvalidIssuer,
+    /// `aud` does not name this audience, or is present when no audience is expected (RFC 7519 §4.1.3).
+    InvalidAudience,
+    /// `sub` does not match the expected subject (RFC 7519 §4.1.2).
+    InvalidSubject,
+    /// `exp`, `nbf` or `iat` is not a non-negative integer that fits in 64 bits (RFC 7519 §2).
+    InvalidNumericDate,
+    /// A claim has the wrong JSON type, or the caller's claims type rejected the payload.
+    InvalidClaims,
+
+    // --- buffers ---
+    /// The caller's output or scratch buffer is too small; nothing was truncated.
+    BufferTooSmall,
+
+    // --- keys ---
+    /// The secret is shorter than 32 bytes (RFC 7518 §3.2).
+    WeakKey,
+    /// The key id is empty, longer than [`MAX_KID_LEN`](crate::MAX_KID_LEN), or has characters other than printable ASCII without `"` and `\`.
+    InvalidKeyId,
+    /// The key ring is full, or already holds a key with this id.
+    KeyRingFull,
+}
+
+impl Error {
+    /// A stable snake_case name for the variant, e.g. `"bad_signature"`.
+    #[must_use]
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::TooLarge => "too_large",
+            Self::InvalidBase64 => "invalid_base64",
+            Self::InvalidJson => "invalid_json",
+            Self::DuplicateMember => "duplicate_member",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnsupportedType => "unsupported_type",
+            Self::UnsupportedCritical => "unsupported_critical",
+            Self::UnknownKeyId => "unknown_key_id",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::MissingClaim => "missing_claim",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidSubject => "invalid_subject",
+            Self::InvalidNumericDate => "invalid_numeric_date",
+            Self::InvalidClaims => "invalid_claims",
+            Self::BufferTooSmall => "buffer_too_small",
+            Self::WeakKey => "weak_key",
+            Self::InvalidKeyId => "invalid_key_id",
+            Self::KeyRingFull => "key_ring_full",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "token is not three non-empty dot-separated segments",
+            Self::TooLarge => "token is longer than the configured maximum",
+            Self::InvalidBase64 => "segment is not canonical unpadded base64url",
+            Self::InvalidJson => "segment is not a well-formed JSON object",
+            Self::DuplicateMember => "JSON object has a duplicate member name",
+            Self::UnsupportedAlgorithm => "algorithm is not HS256",
+            Self::UnsupportedType => "token type is not allowed",
+            Self::UnsupportedCritical => "header has an unsupported critical extension",
+            Self::UnknownKeyId => "no key matches the token's key id",
+            Self::BadSignature => "signature does not match",
+            Self::Expired => "token has expired",
+            Self::NotYetValid => "token is not valid yet",
+            Self::IssuedInFuture => "token is issued in the future",
+            Self::MissingClaim => "a required claim is missing",
+            Self::InvalidIssuer => "issuer does not match",
+            Self::InvalidAudience => "audience does not match",
+            Self::InvalidSubject => "subject does not match",
+            Self::InvalidNumericDate => "date claim is not a non-negative integer",
+            Self::InvalidClaims => "claims have the wrong shape",
+            Self::BufferTooSmall => "buffer is too small",
+            Self::WeakKey => "secret is shorter than 32 bytes",
+            Self::InvalidKeyId => {
+                "key id is empty, too long or has characters outside printable ASCII"
+            }
+            Self::KeyRingFull => "key ring is full or already has this key id",
+        })
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<base64ct::Error> for Error {
+    fn from(_: base64ct::Error) -> Self {
+        Self::InvalidBase64
+    }
+}

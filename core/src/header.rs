@@ -1,0 +1,114 @@
+//! The JOSE header: strict parsing of headers this crate did not write itself.
+
+use crate::json::{self, Members};
+use crate::{Error, Validation};
+
+/// What verification needs from a parsed header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Canonical contents of `kid`, when present.
+    pub kid: Option<&'a [u8]>,
+}
+
+/// Checks a canonical header object (see [`json::normalize_object`]).
+///
+/// - `alg` must be exactly `HS256`: `none`, case variants and every other algorithm are refused,
+///   so no algorithm confusion is possible (RFC 8725 §2.1, §3.1).
+/// - `crit` is refused: this implementation understands no extension (RFC 7515 §4.1.11);
+///   so is `b64` unless `true`, since an unencoded payload changes the signing input (RFC 7797 §3).
+/// - `typ`, when present, is `JWT` or `application/jwt` in any ASCII case (RFC 7515 §4.1.9,
+///   RFC 7519 §5.1), or one of the caller's extra types (RFC 8725 §3.11).
+/// - Member names are unique (RFC 7515 §4).
+pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Header<'a>, Error> {
+    json::check_unique(canonical)?;
+    let mut alg_ok = false;
+    let mut kid = None;
+    for (name, value) in Members::new(canonical) {
+        match name {
+            b"alg" => alg_ok = value == br#""HS256""#,
+            b"crit" => return Err(Error::UnsupportedCritical),
+            b"b64" if value != b"true" => return Err(Error::UnsupportedCritical),
+            b"typ" => {
+                let typ = json::string_contents(value).ok_or(Error::UnsupportedType)?;
+                if !type_allowed(typ, validation.extra_types) {
+                    return Err(Error::UnsupportedType);
+                }
+            }
+            b"kid" => kid = Some(json::string_contents(value).ok_or(Error::UnknownKeyId)?),
+            _ => {}
+        }
+    }
+    if !alg_ok {
+        return Err(Error::UnsupportedAlgorithm);
+    }
+    Ok(Header { kid })
+}
+
+fn type_allowed(typ: &[u8], extra: &[&str]) -> bool {
+    let media = typ
+        .get(..12)
+        .filter(|p| p.eq_ignore_ascii_case(b"application/"))
+        .and_then(|_| typ.get(12..))
+        .unwrap_or(typ);
+    media.eq_ignore_ascii_case(b"JWT")
+        || extra.iter().any(|e| typ.eq_ignore_ascii_case(e.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(header: &str) -> Result<Option<&[u8]>, Error> {
+        parse(
+            header.as_bytes(),
+            &Validation::new().extra_types(&["at+jwt"]),
+        )
+        .map(|h| h.kid)
+    }
+
+    #[test]
+    fn accepts_conforming_headers() {
+        assert_eq!(check(r#"{"alg":"HS256"}"#), Ok(None));
+        assert_eq!(
+            check(r#"{"typ":"jwt","alg":"HS256","kid":"k1"}"#),
+            Ok(Some(&b"k1"[..]))
+        );
+        assert_eq!(
+            check(r#"{"alg":"HS256","typ":"application/JWT"}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            check(r#"{"alg":"HS256","typ":"AT+JWT","x5t":{"a":[1]}}"#),
+            Ok(None)
+        );
+        assert_eq!(check(r#"{"alg":"HS256","b64":true}"#), Ok(None));
+    }
+
+    #[test]
+    fn refuses_dangerous_headers() {
+        let table: &[(&str, Error)] = &[
+            (r#"{"alg":"none"}"#, Error::UnsupportedAlgorithm),
+            (r#"{"alg":"hs256"}"#, Error::UnsupportedAlgorithm),
+            (r#"{"alg":"HS512"}"#, Error::UnsupportedAlgorithm),
+            (r#"{"alg":"RS256"}"#, Error::UnsupportedAlgorithm),
+            (r#"{"alg":["HS256"]}"#, Error::UnsupportedAlgorithm),
+            (r#"{"typ":"JWT"}"#, Error::UnsupportedAlgorithm),
+            (r#"{"alg":"HS256","alg":"HS256"}"#, Error::DuplicateMember),
+            (
+                r#"{"alg":"HS256","crit":["exp"]}"#,
+                Error::UnsupportedCritical,
+            ),
+            (r#"{"alg":"HS256","b64":false}"#, Error::UnsupportedCritical),
+            (r#"{"alg":"HS256","typ":"JWS"}"#, Error::UnsupportedType),
+            (
+                r#"{"alg":"HS256","typ":"application/"}"#,
+                Error::UnsupportedType,
+            ),
+            (r#"{"alg":"HS256","typ":1}"#, Error::UnsupportedType),
+            (r#"{"alg":"HS256","kid":1}"#, Error::UnknownKeyId),
+        ];
+        for (header, want) in table {
+            assert_eq!(check(header), Err(*want), "header {header}");
+        }
+    }
+}

@@ -1,0 +1,622 @@
+//! Strict JSON (RFC 8259) for the header and claims segments, without allocation.
+//!
+//! [`normalize_object`] validates a decoded segment and rewrites it in place into a canonical form:
+//! insignificant whitespace removed, every string escape that stands for a printable character
+//! (`\/`, `\u00e9`, surrogate pairs) replaced by its UTF-8 bytes, and the escapes that must stay
+//! (`\"`, `\\`, control characters) spelled one way only. Canonical text never grows, so the
+//! rewrite fits in the same buffer, and two member names are equal exactly when their bytes are.
+//! The rest of the crate then walks the canonical text with [`Members`], which trusts its shape.
+
+use crate::Error;
+
+/// Deepest nesting of arrays and objects accepted in a segment.
+pub const MAX_DEPTH: u32 = 64;
+
+struct Normalizer<'b> {
+    buf: &'b mut [u8],
+    /// Next byte to read.
+    r: usize,
+    /// Next byte to write; never ahead of `r`.
+    w: usize,
+}
+
+impl Normalizer<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.buf.get(self.r).copied()
+    }
+
+    fn next(&mut self) -> Result<u8, Error> {
+        let b = self.peek().ok_or(Error::InvalidJson)?;
+        self.r = self.r.wrapping_add(1);
+        Ok(b)
+    }
+
+    fn put(&mut self, b: u8) -> Result<(), Error> {
+        *self.buf.get_mut(self.w).ok_or(Error::InvalidJson)? = b;
+        self.w = self.w.wrapping_add(1);
+        Ok(())
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.r = self.r.wrapping_add(1);
+        }
+    }
+
+    fn expect(&mut self, want: u8) -> Result<(), Error> {
+        self.skip_ws();
+        if self.next()? == want {
+            self.put(want)
+        } else {
+            Err(Error::InvalidJson)
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, Error> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = char::from(self.next()?)
+                .to_digit(16)
+                .ok_or(Error::InvalidJson)?;
+            v = (v << 4) | d;
+        }
+        Ok(v)
+    }
+
+    /// Reads a string whose opening quote is the next byte and writes its canonical form.
+    fn string(&mut self) -> Result<(), Error> {
+        self.skip_ws();
+        if self.next()? != b'"' {
+            return Err(Error::InvalidJson);
+        }
+        self.put(b'"')?;
+        loop {
+            match self.next()? {
+                b'"' => return self.put(b'"'),
+                b'\\' => self.escape()?,
+                0x00..=0x1f => return Err(Error::InvalidJson),
+                b => self.put(b)?,
+            }
+        }
+    }
+
+    fn escape(&mut self) -> Result<(), Error> {
+        let c = match self.next()? {
+            b'"' => u32::from(b'"'),
+            b'\\' => u32::from(b'\\'),
+            b'/' => u32::from(b'/'),
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => 0x0a,
+            b'r' => 0x0d,
+            b't' => 0x09,
+            b'u' => {
+                let hi = self.hex4()?;
+                match hi {
+                    0xd800..=0xdbff => {
+                        // A high surrogate must be followed by an escaped low surrogate (RFC 8259 §7).
+                        if self.next()? != b'\\' || self.next()? != b'u' {
+                            return Err(Error::InvalidJson);
+                        }
+                        let lo = self.hex4()?;
+                        if !(0xdc00..=0xdfff).contains(&lo) {
+                            return Err(Error::InvalidJson);
+                        }
+                        0x10000 | ((hi & 0x3ff) << 10) | (lo & 0x3ff)
+                    }
+                    0xdc00..=0xdfff => return Err(Error::InvalidJson),
+                    v => v,
+                }
+            }
+            _ => return Err(Error::InvalidJson),
+        };
+        self.put_char(c)
+    }
+
+    /// Writes one decoded character in canonical form.
+    fn put_char(&mut self, c: u32) -> Result<(), Error> {
+        let short = match c {
+            0x22 => Some(b'"'),
+            0x5c => Some(b'\\'),
+            0x08 => Some(b'b'),
+            0x0c => Some(b'f'),
+            0x0a => Some(b'n'),
+            0x0d => Some(b'r'),
+            0x09 => Some(b't'),
+            _ => None,
+        };
+        if let Some(s) = short {
+            self.put(b'\\')?;
+            return self.put(s);
+        }
+        if c < 0x20 {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            self.put(b'\\')?;
+            for &b in b"u00" {
+                self.put(b)?;
+            }
+            self.put(HEX.get((c >> 4) as usize).copied().unwrap_or(b'0'))?;
+            return self.put(HEX.get((c & 0xf) as usize).copied().unwrap_or(b'0'));
+        }
+        let ch = char::from_u32(c).ok_or(Error::InvalidJson)?;
+        let mut tmp = [0u8; 4];
+        for &b in ch.encode_utf8(&mut tmp).as_bytes() {
+            self.put(b)?;
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) -> Result<usize, Error> {
+        let mut n = 0usize;
+        while let Some(b @ b'0'..=b'9') = self.peek() {
+            self.r = self.r.wrapping_add(1);
+            self.put(b)?;
+            n = n.wrapping_add(1);
+        }
+        Ok(n)
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Result<(), Error> {
+        if self.peek() == Some(b'-') {
+            self.r = self.r.wrapping_add(1);
+            self.put(b'-')?;
+        }
+        match self.peek() {
+            Some(b'0') => {
+                self.r = self.r.wrapping_add(1);
+                self.put(b'0')?;
+            }
+            Some(b'1'..=b'9') => {
+                self.digits()?;
+            }
+            _ => return Err(Error::InvalidJson),
+        }
+        if self.peek() == Some(b'.') {
+            self.r = self.r.wrapping_add(1);
+            self.put(b'.')?;
+            if self.digits()? == 0 {
+                return Err(Error::InvalidJson);
+            }
+        }
+        if let Some(e @ (b'e' | b'E')) = self.peek() {
+            self.r = self.r.wrapping_add(1);
+            self.put(e)?;
+            if let Some(s @ (b'+' | b'-')) = self.peek() {
+                self.r = self.r.wrapping_add(1);
+                self.put(s)?;
+            }
+            if self.digits()? == 0 {
+                return Err(Error::InvalidJson);
+            }
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Error> {
+        for &b in word {
+            if self.next()? != b {
+                return Err(Error::InvalidJson);
+            }
+            self.put(b)?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates `buf` as exactly one JSON object and rewrites it in place into canonical form.
+///
+/// Returns the length of the canonical text, which starts at `buf[0]`.
+///
+/// # Errors
+/// [`Error::InvalidJson`] for anything that is not a single well-formed object of valid UTF-8,
+/// or that nests deeper than [`MAX_DEPTH`].
+pub fn normalize_object(buf: &mut [u8]) -> Result<usize, Error> {
+    if core::str::from_utf8(buf).is_err() {
+        return Err(Error::InvalidJson);
+    }
+    let mut n = Normalizer { buf, r: 0, w: 0 };
+    n.skip_ws();
+    if n.peek() != Some(b'{') {
+        return Err(Error::InvalidJson);
+    }
+    // One bit per open container, set for an object; iterative so the stack stays small.
+    let mut kinds: u64 = 0;
+    let mut depth: u32 = 0;
+    'value: loop {
+        n.skip_ws();
+        match n.next()? {
+            open @ (b'{' | b'[') => {
+                depth = depth.wrapping_add(1);
+                if depth > MAX_DEPTH {
+                    return Err(Error::InvalidJson);
+                }
+                n.put(open)?;
+                kinds = (kinds << 1) | u64::from(open == b'{');
+                n.skip_ws();
+                let close = if open == b'{' { b'}' } else { b']' };
+                if n.peek() == Some(close) {
+                    n.r = n.r.wrapping_add(1);
+                    n.put(close)?;
+                    kinds >>= 1;
+                    depth = depth.wrapping_sub(1);
+                } else {
+                    if open == b'{' {
+                        n.string()?;
+                        n.expect(b':')?;
+                    }
+                    continue 'value;
+                }
+            }
+            b'"' => {
+                n.r = n.r.wrapping_sub(1);
+                n.string()?;
+            }
+            first @ (b't' | b'f' | b'n') => {
+                n.r = n.r.wrapping_sub(1);
+                n.literal(match first {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                })?;
+            }
+            b'-' | b'0'..=b'9' => {
+                n.r = n.r.wrapping_sub(1);
+                n.number()?;
+            }
+            _ => return Err(Error::InvalidJson),
+        }
+        // After a complete value: close containers or move to the next element.
+        loop {
+            if depth == 0 {
+                n.skip_ws();
+                return if n.peek().is_none() {
+                    Ok(n.w)
+                } else {
+                    Err(Error::InvalidJson)
+                };
+            }
+            n.skip_ws();
+            let in_object = kinds & 1 == 1;
+            match n.next()? {
+                b',' => {
+                    n.put(b',')?;
+                    if in_object {
+                        n.string()?;
+                        n.expect(b':')?;
+                    }
+                    continue 'value;
+                }
+                b'}' if in_object => n.put(b'}')?,
+                b']' if !in_object => n.put(b']')?,
+                _ => return Err(Error::InvalidJson),
+            }
+            kinds >>= 1;
+            depth = depth.wrapping_sub(1);
+        }
+    }
+}
+
+/// Index one past the end of the value starting at `at` in canonical text.
+fn value_end(s: &[u8], at: usize) -> usize {
+    let mut i = at;
+    let mut depth = 0usize;
+    let mut in_str = false;
+    while let Some(&b) = s.get(i) {
+        i = i.wrapping_add(1);
+        if in_str {
+            match b {
+                b'\\' => i = i.wrapping_add(1),
+                b'"' => {
+                    in_str = false;
+                    if depth == 0 {
+                        return i;
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth = depth.wrapping_add(1),
+            b'}' | b']' if depth > 0 => {
+                depth = depth.wrapping_sub(1);
+                if depth == 0 {
+                    return i;
+                }
+            }
+            b',' | b'}' | b']' if depth == 0 => return i.wrapping_sub(1),
+            _ => {}
+        }
+    }
+    i
+}
+
+/// The members of a canonical top-level object, as (name, value) with the name's quotes removed
+/// and the value as raw canonical JSON.
+#[derive(Clone)]
+pub struct Members<'a> {
+    s: &'a [u8],
+    /// Position of the next member name's opening quote, or past the end.
+    at: usize,
+}
+
+impl<'a> Members<'a> {
+    /// Members of the canonical object `s` (as returned by [`normalize_object`]).
+    pub fn new(s: &'a [u8]) -> Self {
+        // Skip `{`; an empty object is `{}` and yields nothing.
+        let at = if s.get(1) == Some(&b'"') { 1 } else { s.len() };
+        Self { s, at }
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let name_end = value_end(self.s, self.at);
+        let name = self
+            .s
+            .get(self.at.wrapping_add(1)..name_end.wrapping_sub(1))?;
+        let v_start = name_end.wrapping_add(1); // skip ':'
+        let v_end = value_end(self.s, v_start);
+        let value = self.s.get(v_start..v_end)?;
+        // `v_end` is at ',' (more members) or '}' (done).
+        self.at = if self.s.get(v_end) == Some(&b',') {
+            v_end.wrapping_add(1)
+        } else {
+            self.s.len()
+        };
+        Some((name, value))
+    }
+}
+
+/// Fails with [`Error::DuplicateMember`] if two members of the canonical object share a name.
+pub fn check_unique(s: &[u8]) -> Result<(), Error> {
+    let mut outer = Members::new(s);
+    while let Some((name, _)) = outer.next() {
+        if outer.clone().any(|(other, _)| other == name) {
+            return Err(Error::DuplicateMember);
+        }
+    }
+    Ok(())
+}
+
+/// The contents of a canonical JSON string value (quotes removed), or `None` for other values.
+pub fn string_contents(value: &[u8]) -> Option<&[u8]> {
+    value.strip_prefix(b"\"")?.strip_suffix(b"\"")
+}
+
+/// Decodes the canonical escapes left in string contents into `out`; returns the bytes written.
+pub fn unescape_into(raw: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let mut w = 0usize;
+    let mut it = raw.iter().copied();
+    while let Some(b) = it.next() {
+        let d = if b == b'\\' {
+            match it.next() {
+                Some(b'"') => b'"',
+                Some(b'\\') => b'\\',
+                Some(b'b') => 0x08,
+                Some(b'f') => 0x0c,
+                Some(b'n') => 0x0a,
+                Some(b'r') => 0x0d,
+                Some(b't') => 0x09,
+                // Canonical `\u00XX`: only control characters remain in this form.
+                Some(b'u') => {
+                    let mut v = 0u8;
+                    for _ in 0..4 {
+                        let h = it.next().ok_or(Error::InvalidJson)?;
+                        let nib = char::from(h).to_digit(16).ok_or(Error::InvalidJson)?;
+                        v = v.wrapping_shl(4)
+                            | u8::try_from(nib).map_err(|_| Error::InvalidJson)?;
+                    }
+                    v
+                }
+                _ => return Err(Error::InvalidJson),
+            }
+        } else {
+            b
+        };
+        *out.get_mut(w).ok_or(Error::BufferTooSmall)? = d;
+        w = w.wrapping_add(1);
+    }
+    Ok(w)
+}
+
+/// Whether canonical string contents decode to exactly `want`.
+pub fn str_eq(raw: &[u8], want: &str) -> bool {
+    if !raw.contains(&b'\\') {
+        return raw == want.as_bytes();
+    }
+    let mut tmp = [0u8; 1];
+    let mut want_it = want.as_bytes().iter();
+    let mut it = raw.iter();
+    // Decode one byte at a time; `unescape_into` on single escapes keeps one code path.
+    while let Some(&b) = it.next() {
+        let got = if b == b'\\' {
+            let e = match it.next() {
+                Some(&e) => e,
+                None => return false,
+            };
+            let len = if e == b'u' { 6 } else { 2 };
+            let mut esc = [b'\\', e, 0, 0, 0, 0];
+            for slot in esc.iter_mut().take(len).skip(2) {
+                match it.next() {
+                    Some(&h) => *slot = h,
+                    None => return false,
+                }
+            }
+            match esc.get(..len).map(|e| unescape_into(e, &mut tmp)) {
+                Some(Ok(1)) => tmp[0],
+                _ => return false,
+            }
+        } else {
+            b
+        };
+        if want_it.next() != Some(&got) {
+            return false;
+        }
+    }
+    want_it.next().is_none()
+}
+
+/// Parses a canonical JSON number that must be a non-negative integer fitting in `u64`.
+pub fn numeric_date(value: &[u8]) -> Result<u64, Error> {
+    if value.is_empty() || (value.len() > 1 && value.first() == Some(&b'0')) {
+        return Err(Error::InvalidNumericDate);
+    }
+    let mut v: u64 = 0;
+    for &b in value {
+        if !b.is_ascii_digit() {
+            return Err(Error::InvalidNumericDate);
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b.wrapping_sub(b'0'))))
+            .ok_or(Error::InvalidNumericDate)?;
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(input: &str) -> Result<heapless::String<256>, Error> {
+        let mut buf = [0u8; 256];
+        buf[..input.len()].copy_from_slice(input.as_bytes());
+        let n = normalize_object(&mut buf[..input.len()])?;
+        let mut out = heapless::String::new();
+        out.push_str(core::str::from_utf8(&buf[..n]).unwrap())
+            .unwrap();
+        Ok(out)
+    }
+
+    #[test]
+    fn canonical_forms() {
+        let table: &[(&str, &str)] = &[
+            (r#"{}"#, r#"{}"#),
+            (
+                r#" { "a" : 1 , "b" : [ true , false , null ] } "#,
+                r#"{"a":1,"b":[true,false,null]}"#,
+            ),
+            (r#"{"a":"\/\u00e9\ud83d\ude00"}"#, "{\"a\":\"/é😀\"}"),
+            (
+                r#"{"a":"\u0022\u005c\u000a\u0001"}"#,
+                r#"{"a":"\"\\\n\u0001"}"#,
+            ),
+            (r#"{"\u0065xp":-0.5e+10}"#, r#"{"exp":-0.5e+10}"#),
+            (r#"{"a":{"b":{"c":[]}}}"#, r#"{"a":{"b":{"c":[]}}}"#),
+        ];
+        for (input, want) in table {
+            assert_eq!(norm(input).as_deref(), Ok(*want), "input {input}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let table: &[&str] = &[
+            "",
+            "[]",
+            "\"a\"",
+            "{",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":1e}",
+            "{\"a\":+1}",
+            "{\"a\":tru}",
+            "{\"a\":nul}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"\\ud800\"}",
+            "{\"a\":\"\\udc00\"}",
+            "{\"a\":\"\\ud800\\u0041\"}",
+            "{\"a\":\"\u{1}\"}",
+            "{\"a\":[1,]}",
+            "{\"a\":[1}",
+            "{\"a\":{]}",
+            "{} {}",
+            "{\"a\":1}x",
+            "{\"a\" 1}",
+            "{1:2}",
+            "{\"a\":\"\\u12\"}",
+            "{\"a\":\"unterminated}",
+        ];
+        for input in table {
+            assert_eq!(norm(input), Err(Error::InvalidJson), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_invalid_utf8_and_deep_nesting() {
+        let mut bad = *b"{\"a\":\"\xff\"}";
+        assert_eq!(normalize_object(&mut bad), Err(Error::InvalidJson));
+        let mut deep = [0u8; 200];
+        let mut n = 0;
+        for b in b"{\"a\":" {
+            deep[n] = *b;
+            n += 1;
+        }
+        for _ in 0..MAX_DEPTH {
+            deep[n] = b'[';
+            n += 1;
+        }
+        assert_eq!(normalize_object(&mut deep[..n]), Err(Error::InvalidJson));
+    }
+
+    #[test]
+    fn members_and_duplicates() {
+        let s = br#"{"a":"x,}","b":{"c":[1,{"d":2}]},"e":3}"#;
+        let got: heapless::Vec<(&[u8], &[u8]), 4> = Members::new(s).collect();
+        assert_eq!(
+            got.as_slice(),
+            &[
+                (&b"a"[..], &br#""x,}""#[..]),
+                (&b"b"[..], &br#"{"c":[1,{"d":2}]}"#[..]),
+                (&b"e"[..], &b"3"[..]),
+            ]
+        );
+        assert_eq!(check_unique(s), Ok(()));
+        assert_eq!(
+            check_unique(br#"{"a":1,"b":2,"a":3}"#),
+            Err(Error::DuplicateMember)
+        );
+        assert_eq!(Members::new(b"{}").count(), 0);
+    }
+
+    #[test]
+    fn numeric_dates() {
+        assert_eq!(numeric_date(b"0"), Ok(0));
+        assert_eq!(numeric_date(b"18446744073709551615"), Ok(u64::MAX));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"-1",
+            b"1.0",
+            b"1e3",
+            b"01",
+            b"",
+            b"\"1\"",
+        ] {
+            assert_eq!(numeric_date(bad), Err(Error::InvalidNumericDate), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn string_equality_through_escapes() {
+        assert!(str_eq(br#"a\"b"#, "a\"b"));
+        assert!(str_eq(br#"\\\n\u0001"#, "\\\n\u{1}"));
+        assert!(!str_eq(br#"a\"b"#, "a\"bc"));
+        assert!(!str_eq(b"ab", "a"));
+        let mut out = [0u8; 3];
+        assert_eq!(unescape_into(br#"a\"b"#, &mut out), Ok(3));
+        assert_eq!(&out, b"a\"b");
+        assert_eq!(
+            unescape_into(br#"a\"bc"#, &mut out),
+            Err(Error::BufferTooSmall)
+        );
+    }
+}

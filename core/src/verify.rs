@@ -1,0 +1,278 @@
+//! Strict verification: size → structure → header → MAC → claims.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde::Deserialize;
+
+use crate::json::{self, Members};
+use crate::{ct_eq, header, Audience, Error, Key, RegisteredClaims, Validation};
+
+/// A token whose signature and claims have been checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified<'s, T = ()> {
+    /// The registered claims, borrowed from the scratch buffer.
+    pub claims: RegisteredClaims<'s>,
+    /// The caller's own claims type (see [`verify_with`]).
+    pub custom: T,
+    /// Index, in the key slice or ring, of the key that verified the token.
+    pub key_index: usize,
+}
+
+/// Scratch bytes that [`verify`], [`verify_with`] and [`inspect`] need for a token of
+/// `token_len` bytes: room for the decoded payload and as much again for unescaped strings.
+#[must_use]
+pub const fn scratch_len(token_len: usize) -> usize {
+    (token_len / 4).saturating_add(1).saturating_mul(6)
+}
+
+/// Verifies an HS256 token and checks its registered claims.
+///
+/// `keys` is one [`Key`], a [`KeyRing`](crate::KeyRing) or a slice of keys. `now` is the current
+/// Unix time in seconds (the core has no clock). `scratch` receives the decoded payload;
+/// [`scratch_len`] of the token's length is always enough.
+///
+/// Checks, in this order, with nothing from the payload trusted before the MAC matches
+/// (RFC 8725 §3.1, §3.4): length; three non-empty segments; the header (a byte-for-byte match
+/// with a header one of `keys` emits, or else the strict parser, see below); the HMAC tag, compared
+/// in constant time against the canonical encoding of the expected tag (so a non-canonical
+/// signature segment never matches); then the claims (RFC 7519 §7.2).
+///
+/// Header rules: `alg` exactly `HS256`; no `crit`, no `b64` other than `true`; `typ` absent,
+/// `JWT`, `application/jwt` (any case) or one of [`Validation::extra_types`]; unique members;
+/// `kid` selects the key, and a header without `kid` uses the first key without one.
+///
+/// # Errors
+/// The first failed check, as an [`Error`].
+///
+/// # Examples
+/// ```
+/// use rotor_core::{sign, verify, Claims, Key, Validation};
+/// let key = Key::new(b"a secret of at least thirty-two bytes!")?;
+/// let mut buf = [0u8; 256];
+/// let token = sign(&key, &Claims { sub: Some("42"), exp: Some(2_000), ..Claims::default() }, &mut buf)?;
+/// let mut scratch = [0u8; 256];
+/// let ok = verify(token, &key, &Validation::new(), 1_000, &mut scratch)?;
+/// assert_eq!(ok.claims.sub, Some("42"));
+/// assert_eq!(verify(token, &key, &Validation::new(), 3_000, &mut scratch).unwrap_err(), rotor_core::Error::Expired);
+/// # Ok::<(), rotor_core::Error>(())
+/// ```
+pub fn verify<'s, K: AsRef<[Key]> + ?Sized>(
+    token: &str,
+    keys: &K,
+    validation: &Validation<'_>,
+    now: u64,
+    scratch: &'s mut [u8],
+) -> Result<Verified<'s>, Error> {
+    let (claims, key_index, _, _) = verify_parts(token, keys.as_ref(), validation, now, scratch)?;
+    Ok(Verified {
+        claims,
+        custom: (),
+        key_index,
+    })
+}
+
+/// Like [`verify`], and also deserialises the payload into the caller's type `T`.
+///
+/// `T` borrows from `scratch`. Unknown claims of any shape are skipped; string escapes are
+/// decoded, so `&str` fields see the text `serde_json` would give. A string that still holds
+/// `"`, `\` or a control character after decoding cannot be borrowed: give such fields an owned
+/// type such as `heapless::String<N>`.
+///
+/// # Errors
+/// As [`verify`]; [`Error::InvalidClaims`] when `T` does not accept the payload.
+pub fn verify_with<'s, T: Deserialize<'s>, K: AsRef<[Key]> + ?Sized>(
+    token: &str,
+    keys: &K,
+    validation: &Validation<'_>,
+    now: u64,
+    scratch: &'s mut [u8],
+) -> Result<Verified<'s, T>, Error> {
+    let (claims, key_index, payload, rest) =
+        verify_parts(token, keys.as_ref(), validation, now, scratch)?;
+    let (custom, _) = serde_json_core::from_slice_escaped(payload, rest).map_err(|e| match e {
+        serde_json_core::de::Error::EscapedStringIsTooLong => Error::BufferTooSmall,
+        _ => Error::InvalidClaims,
+    })?;
+    Ok(Verified {
+        claims,
+        custom,
+        key_index,
+    })
+}
+
+/// A token's header and payload, decoded but NOT verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unverified<'s> {
+    /// The header as canonical JSON (whitespace removed, escapes in one spelling).
+    pub header: &'s str,
+    /// The payload as canonical JSON.
+    pub payload: &'s str,
+}
+
+/// Decodes a token's header and payload without checking anything but their form.
+///
+/// # Security
+/// Nothing returned here is authenticated. Use it for debugging and display only.
+///
+/// # Errors
+/// [`Error::Malformed`], [`Error::InvalidBase64`], [`Error::InvalidJson`], [`Error::BufferTooSmall`].
+pub fn inspect<'s>(token: &str, scratch: &'s mut [u8]) -> Result<Unverified<'s>, Error> {
+    let (h_seg, p_seg, _) = split(token.as_bytes())?;
+    let (header, rest) = decode_object(h_seg, scratch)?;
+    let (payload, _) = decode_object(p_seg, rest)?;
+    let text = |b| core::str::from_utf8(b).map_err(|_| Error::InvalidJson);
+    Ok(Unverified {
+        header: text(header)?,
+        payload: text(payload)?,
+    })
+}
+
+type Segments<'t> = (&'t [u8], &'t [u8], &'t [u8]);
+
+/// Splits a compact JWS into header, payload and signature segments.
+fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
+    let mut parts = token.splitn(3, |&b| b == b'.');
+    let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(Error::Malformed);
+    };
+    if h.is_empty() || p.is_empty() || s.is_empty() || s.contains(&b'.') {
+        return Err(Error::Malformed);
+    }
+    Ok((h, p, s))
+}
+
+/// Decodes a base64url segment into the front of `buf` and canonicalises it as a JSON object.
+/// Returns the canonical text and the unused rest of `buf`.
+fn decode_object<'s>(segment: &[u8], buf: &'s mut [u8]) -> Result<(&'s [u8], &'s mut [u8]), Error> {
+    // Unpadded base64: 4 characters per 3 bytes, and a 2- or 3-character tail for 1 or 2 bytes.
+    let needed = (segment.len() / 4)
+        .saturating_mul(3)
+        .saturating_add((segment.len() % 4).saturating_sub(1));
+    if buf.len() < needed {
+        return Err(Error::BufferTooSmall);
+    }
+    let n = Base64UrlUnpadded::decode(segment, &mut *buf)?.len();
+    let (text, rest) = buf.split_at_mut(n);
+    let len = json::normalize_object(text)?;
+    let text: &'s [u8] = text;
+    Ok((text.get(..len).ok_or(Error::InvalidJson)?, rest))
+}
+
+type Parts<'s> = (RegisteredClaims<'s>, usize, &'s [u8], &'s mut [u8]);
+
+fn verify_parts<'s>(
+    token: &str,
+    keys: &[Key],
+    validation: &Validation<'_>,
+    now: u64,
+    scratch: &'s mut [u8],
+) -> Result<Parts<'s>, Error> {
+    let token = token.as_bytes();
+    if token.len() > validation.max_token_len {
+        return Err(Error::TooLarge);
+    }
+    let (h_seg, p_seg, s_seg) = split(token)?;
+    let signing_input = token
+        .get(..h_seg.len().wrapping_add(1).wrapping_add(p_seg.len()))
+        .ok_or(Error::Malformed)?;
+
+    let key_index = match keys.iter().position(|k| k.header_b64().as_bytes() == h_seg) {
+        Some(i) => i,
+        None => select_key(h_seg, keys, validation, scratch)?,
+    };
+    let key = keys.get(key_index).ok_or(Error::UnknownKeyId)?;
+    if !ct_eq(&key.signature_b64(signing_input), s_seg) {
+        return Err(Error::BadSignature);
+    }
+
+    let (payload, arena) = decode_object(p_seg, scratch)?;
+    let (claims, arena) = registered_claims(payload, arena)?;
+    check_claims(&claims, validation, now)?;
+    Ok((claims, key_index, payload, arena))
+}
+
+/// The strict path for headers this key set did not write itself.
+fn select_key(
+    h_seg: &[u8],
+    keys: &[Key],
+    validation: &Validation<'_>,
+    scratch: &mut [u8],
+) -> Result<usize, Error> {
+    let (text, _) = decode_object(h_seg, scratch)?;
+    let header = header::parse(text, validation)?;
+    keys.iter()
+        .position(|k| k.kid().map(str::as_bytes) == header.kid)
+        .ok_or(Error::UnknownKeyId)
+}
+
+/// Reads the registered claims from a canonical payload, unescaping strings into `arena` when
+/// they hold escapes. Returns them with the unused rest of `arena`.
+fn registered_claims<'s>(
+    payload: &'s [u8],
+    mut arena: &'s mut [u8],
+) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
+    json::check_unique(payload)?;
+    let mut c = RegisteredClaims::default();
+    for (name, value) in Members::new(payload) {
+        match name {
+            b"exp" => c.exp = Some(json::numeric_date(value)?),
+            b"nbf" => c.nbf = Some(json::numeric_date(value)?),
+            b"iat" => c.iat = Some(json::numeric_date(value)?),
+            b"aud" => c.aud = Some(Audience::from_json(value).ok_or(Error::InvalidClaims)?),
+            b"iss" | b"sub" | b"jti" => {
+                let raw = json::string_contents(value).ok_or(Error::InvalidClaims)?;
+                let text = if raw.contains(&b'\\') {
+                    let n = json::unescape_into(raw, arena)?;
+                    let (used, rest) = core::mem::take(&mut arena).split_at_mut(n);
+                    arena = rest;
+                    let used: &'s [u8] = used;
+                    used
+                } else {
+                    raw
+                };
+                let text = core::str::from_utf8(text).map_err(|_| Error::InvalidJson)?;
+                match name {
+                    b"iss" => c.iss = Some(text),
+                    b"sub" => c.sub = Some(text),
+                    _ => c.jti = Some(text),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((c, arena))
+}
+
+/// RFC 7519 §4.1 checks, with leeway for clock skew (RFC 7519 §4.1.4: "some small leeway").
+fn check_claims(c: &RegisteredClaims<'_>, v: &Validation<'_>, now: u64) -> Result<(), Error> {
+    match c.exp {
+        Some(exp) if now >= exp.saturating_add(v.leeway) => return Err(Error::Expired),
+        None if v.require_exp => return Err(Error::MissingClaim),
+        _ => {}
+    }
+    let horizon = now.saturating_add(v.leeway);
+    if c.nbf.is_some_and(|nbf| nbf > horizon) {
+        return Err(Error::NotYetValid);
+    }
+    // jsonwebtoken and jwt-compact accept any `iat`; a token minted in the future is a clock or
+    // forgery problem, so it is refused like an early `nbf`.
+    if c.iat.is_some_and(|iat| iat > horizon) {
+        return Err(Error::IssuedInFuture);
+    }
+    if let Some(want) = v.issuer {
+        if c.iss.ok_or(Error::MissingClaim)? != want {
+            return Err(Error::InvalidIssuer);
+        }
+    }
+    if let Some(want) = v.subject {
+        if c.sub.ok_or(Error::MissingClaim)? != want {
+            return Err(Error::InvalidSubject);
+        }
+    }
+    match (v.audience, c.aud) {
+        (Some(want), Some(aud)) if !aud.contains(want) => Err(Error::InvalidAudience),
+        (Some(_), None) => Err(Error::MissingClaim),
+        // RFC 7519 §4.1.3: a token for a named audience is refused by a verifier that is none.
+        (None, Some(_)) => Err(Error::InvalidAudience),
+        _ => Ok(()),
+    }
+}
