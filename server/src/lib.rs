@@ -1,0 +1,1 @@
+//! Rocket service for refresh-token rotation, built on `rotor-core` (work in progress).

@@ -1,0 +1,1 @@
+//! Shared helpers for Rotor's cross-crate tests.
