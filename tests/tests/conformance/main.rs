@@ -3,4 +3,5 @@
 //! interoperability with `jsonwebtoken`, and property tests.
 
 mod rfc7515;
+mod roundtrip;
 mod wycheproof;
