@@ -476,6 +476,14 @@ fn peak(what: &'static str, mut f: impl FnMut() -> Outcome) -> Result<Peak, Fail
     })
 }
 
+/// A call whose frame holds a 1 KiB array that is written in full (zeroed) and read.
+#[inline(never)]
+fn uses_1k_of_stack() -> u8 {
+    let mut a = [0u8; 1024];
+    core::hint::black_box(&mut a);
+    a.iter().fold(0, |x, y| x | y)
+}
+
 /// Peak stack of `sign`, `verify` (fast header path and strict header path) and `verify_with`.
 /// Buffers are the caller's and are not counted.
 fn stack_figures() -> Outcome {
@@ -486,6 +494,14 @@ fn stack_figures() -> Outcome {
     let mut scratch = [0u8; 256];
 
     let empty = peak("empty call", || Ok(()))?;
+    // Calibration: a call that owns a 1 KiB array must read as at least 1 KiB.
+    let calibration = peak("1 KiB calibration call", || {
+        ensure("calibration", uses_1k_of_stack() == 0)
+    })?;
+    ensure(
+        "stack measurement sees a 1 KiB local",
+        (1024..1024 + 128).contains(&calibration.bytes),
+    )?;
     let sign_peak = peak("sign", || {
         let t = core_ok("sign", sign(&key, &claims, &mut buf))?;
         ensure("sign known answer", t == DEVICE_TOKEN)
@@ -525,14 +541,15 @@ fn stack_figures() -> Outcome {
     })?;
     ensure(
         "painted stack area not exhausted",
-        ![&empty, &sign_peak, &fast, &strict, &with]
+        ![&empty, &calibration, &sign_peak, &fast, &strict, &with]
             .iter()
             .any(|p| p.overflowed),
     )?;
 
     hprintln!(
-        "  measuring harness alone: {} bytes (included below)",
-        empty.bytes
+        "  measuring harness alone: {} bytes (included below); 1 KiB calibration call: {} bytes",
+        empty.bytes,
+        calibration.bytes
     );
     hprintln!("  verify, fast header path: {} bytes", fast.bytes);
     hprintln!("  verify, strict header path: {} bytes", strict.bytes);
