@@ -1,1 +1,32 @@
-//! Rocket service for refresh-token rotation, built on `rotor-core` (work in progress).
+//! Rocket service for refresh-token rotation with reuse detection, built on `rotor-core`.
+//!
+//! [`rocket()`] builds the standalone service; an existing Rocket application attaches the
+//! stages it wants and mounts [`routes()`] at any base (see the README).
+
+pub mod cleanup;
+pub mod config;
+pub mod cookies;
+pub mod db;
+pub mod error;
+pub mod guards;
+pub mod passwords;
+pub mod response;
+pub mod routes;
+pub mod sessions;
+pub mod store;
+pub mod tokens;
+
+use rocket::{Build, Rocket};
+
+pub use routes::routes;
+
+/// The whole service: configuration, database, routes, error envelope, expired-row sweeper.
+#[must_use]
+pub fn rocket() -> Rocket<Build> {
+    rocket::build()
+        .attach(config::stage())
+        .attach(db::stage())
+        .attach(routes::stage())
+        .attach(error::stage())
+        .attach(cleanup::stage())
+}

@@ -1,0 +1,433 @@
+//! Configuration through Rocket's figment, the token key rings, and the stage that checks both.
+//!
+//! Every setting is a top-level key of Rocket's configuration (`Rocket.toml`, `ROCKET_*`), and the
+//! original service's variables `ACCESS_TOKEN_SECRET`, `REFRESH_TOKEN_SECRET`,
+//! `ACCESS_TOKEN_EXPIRY` and `REFRESH_TOKEN_EXPIRY` are read as well (they win over the rest).
+
+use std::fmt;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::providers::Env;
+use rocket::figment::Figment;
+use rocket::http::SameSite;
+use rocket::{Build, Rocket};
+use rotor_core::{Fingerprint, Key, KeyRing, Validation};
+use serde::{Deserialize, Deserializer};
+
+/// Most keys a ring holds: the signing key plus up to three older ones that still verify.
+pub const MAX_KEYS: usize = 4;
+
+/// Environment variables of the original service, read without the `ROCKET_` prefix.
+pub const ORIGINAL_ENV: [&str; 4] = [
+    "ACCESS_TOKEN_SECRET",
+    "REFRESH_TOKEN_SECRET",
+    "ACCESS_TOKEN_EXPIRY",
+    "REFRESH_TOKEN_EXPIRY",
+];
+
+/// A secret string whose `Debug` never prints it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    #[must_use]
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret's bytes.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// A duration in whole seconds, written as a number (`900`) or with a unit (`"15m"`, `"10d"`),
+/// like the original service's `ACCESS_TOKEN_EXPIRY=15m`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl Seconds {
+    /// Parses `"90"`, `"90s"`, `"15m"`, `"1h"`, `"10d"`, `"2w"` (also long unit names).
+    ///
+    /// # Errors
+    /// A message naming the accepted forms.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num.parse().map_err(|_| {
+            format!("`{text}` is not a duration such as 900, \"90s\", \"15m\", \"1h\" or \"10d\"")
+        })?;
+        let mult = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 604_800,
+            other => return Err(format!("unknown duration unit `{other}` in `{text}`")),
+        };
+        n.checked_mul(mult)
+            .map(Seconds)
+            .ok_or_else(|| format!("duration `{text}` is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(Seconds(n)),
+            Raw::Text(t) => Seconds::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The `SameSite` attribute of the token cookies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSitePolicy {
+    /// `SameSite=Strict`: the default, no cross-site sending at all.
+    Strict,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=None` (browsers require `Secure` with it).
+    None,
+}
+
+impl From<SameSitePolicy> for SameSite {
+    fn from(p: SameSitePolicy) -> Self {
+        match p {
+            SameSitePolicy::Strict => SameSite::Strict,
+            SameSitePolicy::Lax => SameSite::Lax,
+            SameSitePolicy::None => SameSite::None,
+        }
+    }
+}
+
+/// Every setting of the service. Field names are the configuration keys.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Secret that signs access tokens (at least 32 bytes, RFC 7518 §3.2).
+    pub access_token_secret: Option<Secret>,
+    /// Older access-token secrets that still verify, for rotation without logging users out.
+    pub access_token_previous_secrets: Vec<Secret>,
+    /// Secret that signs refresh tokens; must differ from the access secret.
+    pub refresh_token_secret: Option<Secret>,
+    /// Older refresh-token secrets that still verify.
+    pub refresh_token_previous_secrets: Vec<Secret>,
+    /// Access-token lifetime (default 15 minutes).
+    pub access_token_expiry: Seconds,
+    /// Refresh-token lifetime (default 10 days).
+    pub refresh_token_expiry: Seconds,
+    /// Window in which a double-submitted refresh token gets the same successor (default 10 s, 0 disables).
+    pub refresh_grace: Seconds,
+    /// Clock skew tolerated when checking `exp`, `nbf` and `iat`, in seconds.
+    pub token_leeway: u64,
+    /// `iss` of every token issued and required of every token accepted.
+    pub issuer: String,
+    /// Longest token accepted, in bytes; longer ones get 413.
+    pub max_token_len: usize,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit: u64,
+    /// Name of the access-token cookie.
+    pub access_cookie_name: String,
+    /// Name of the refresh-token cookie.
+    pub refresh_cookie_name: String,
+    /// `Path` of the access-token cookie.
+    pub access_cookie_path: String,
+    /// `Path` of the refresh-token cookie: only the route that needs it.
+    pub refresh_cookie_path: String,
+    /// Set `Secure` on cookies; switch off only for plain-http local development.
+    pub cookie_secure: bool,
+    /// `SameSite` of the cookies.
+    pub cookie_same_site: SameSitePolicy,
+    /// `Retry-After` seconds sent with 503 responses.
+    pub retry_after: u64,
+    /// Seconds between sweeps of expired rows (0 disables the sweeper).
+    pub cleanup_interval: Seconds,
+    /// Argon2id memory cost in KiB (OWASP Password Storage Cheat Sheet: 19456).
+    pub password_memory_kib: u32,
+    /// Argon2id iterations (OWASP: 2).
+    pub password_iterations: u32,
+    /// Argon2id parallelism (OWASP: 1).
+    pub password_parallelism: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_token_secret: None,
+            access_token_previous_secrets: Vec::new(),
+            refresh_token_secret: None,
+            refresh_token_previous_secrets: Vec::new(),
+            access_token_expiry: Seconds(15 * 60),
+            refresh_token_expiry: Seconds(10 * 86_400),
+            refresh_grace: Seconds(10),
+            token_leeway: 30,
+            issuer: "rotor".into(),
+            max_token_len: 4096,
+            body_limit: 16 * 1024,
+            access_cookie_name: "accessToken".into(),
+            refresh_cookie_name: "refreshToken".into(),
+            access_cookie_path: "/".into(),
+            refresh_cookie_path: "/refresh-token".into(),
+            cookie_secure: true,
+            cookie_same_site: SameSitePolicy::Strict,
+            retry_after: 5,
+            cleanup_interval: Seconds(3600),
+            password_memory_kib: 19_456,
+            password_iterations: 2,
+            password_parallelism: 1,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the configuration from Rocket's figment plus the original service's variables.
+    ///
+    /// # Errors
+    /// The figment error, which names the offending key.
+    pub fn from_figment(figment: &Figment) -> Result<Self, rocket::figment::Error> {
+        figment
+            .clone()
+            .merge(Env::raw().only(&ORIGINAL_ENV))
+            .extract()
+    }
+
+    /// The validation policy for tokens of this service.
+    #[must_use]
+    pub fn validation(&self) -> Validation<'_> {
+        Validation::new()
+            .issuer(&self.issuer)
+            .leeway(self.token_leeway)
+            .max_token_len(self.max_token_len)
+    }
+}
+
+/// The two key rings: access tokens and refresh tokens never share a secret.
+#[derive(Debug)]
+pub struct Keys {
+    /// Signs and verifies access tokens.
+    pub access: KeyRing<MAX_KEYS>,
+    /// Signs and verifies refresh tokens.
+    pub refresh: KeyRing<MAX_KEYS>,
+    /// Whether the secrets were generated for this process only.
+    pub ephemeral: bool,
+}
+
+/// A key id derived from the secret, so a secret moved to the "previous" list keeps its id.
+fn derived_kid(secret: &[u8]) -> String {
+    let mut input = b"rotor kid\0".to_vec();
+    input.extend_from_slice(secret);
+    let fp = Fingerprint::of(&input);
+    fp.as_bytes()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn ring(name: &str, current: &Secret, previous: &[Secret]) -> Result<KeyRing<MAX_KEYS>, String> {
+    let mut ring = KeyRing::new();
+    for (i, s) in std::iter::once(current).chain(previous).enumerate() {
+        let which = if i == 0 {
+            name.to_string()
+        } else {
+            format!("{name} (previous #{i})")
+        };
+        let key = Key::with_kid(s.expose(), &derived_kid(s.expose())).map_err(|e| match e {
+            rotor_core::Error::WeakKey => format!(
+                "{which} is shorter than {} bytes (RFC 7518 §3.2); use e.g. `openssl rand -base64 48`",
+                rotor_core::MIN_SECRET_LEN
+            ),
+            other => format!("{which}: {other}"),
+        })?;
+        ring.push(key).map_err(|_| {
+            format!("{which}: more than {MAX_KEYS} keys, or the same secret listed twice")
+        })?;
+    }
+    Ok(ring)
+}
+
+fn random_secret() -> Secret {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 48];
+    OsRng.fill_bytes(&mut bytes);
+    Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Keys {
+    /// Builds both rings; with `allow_ephemeral`, missing secrets are generated.
+    ///
+    /// # Errors
+    /// A message a operator can act on: which secret is missing, short or repeated.
+    pub fn from_config(cfg: &Config, allow_ephemeral: bool) -> Result<Self, String> {
+        let (access, refresh, ephemeral) = match (
+            &cfg.access_token_secret,
+            &cfg.refresh_token_secret,
+        ) {
+            (Some(a), Some(r)) => (a.clone(), r.clone(), false),
+            (None, None) if allow_ephemeral => (random_secret(), random_secret(), true),
+            (a, _) => {
+                let missing = if a.is_none() {
+                    "ACCESS_TOKEN_SECRET"
+                } else {
+                    "REFRESH_TOKEN_SECRET"
+                };
+                return Err(format!(
+                    "{missing} is not set: set both ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET \
+                         (or access_token_secret / refresh_token_secret in Rocket.toml); \
+                         the release profile never generates secrets"
+                ));
+            }
+        };
+        if access.expose() == refresh.expose() {
+            return Err("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ".into());
+        }
+        Ok(Self {
+            access: ring(
+                "ACCESS_TOKEN_SECRET",
+                &access,
+                &cfg.access_token_previous_secrets,
+            )?,
+            refresh: ring(
+                "REFRESH_TOKEN_SECRET",
+                &refresh,
+                &cfg.refresh_token_previous_secrets,
+            )?,
+            ephemeral,
+        })
+    }
+}
+
+fn check(cfg: &Config) -> Result<(), String> {
+    if cfg.access_token_expiry.0 == 0 || cfg.refresh_token_expiry.0 == 0 {
+        return Err("ACCESS_TOKEN_EXPIRY and REFRESH_TOKEN_EXPIRY must be positive".into());
+    }
+    if cfg.access_cookie_name == cfg.refresh_cookie_name {
+        return Err("access_cookie_name and refresh_cookie_name must differ".into());
+    }
+    if cfg.cookie_same_site == SameSitePolicy::None && !cfg.cookie_secure {
+        return Err("cookie_same_site = \"none\" requires cookie_secure = true".into());
+    }
+    argon2::Params::new(
+        cfg.password_memory_kib,
+        cfg.password_iterations,
+        cfg.password_parallelism,
+        None,
+    )
+    .map_err(|e| format!("password hashing parameters: {e}"))?;
+    Ok(())
+}
+
+async fn ignite(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
+    let cfg = match Config::from_figment(rocket.figment()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            log::error!("rotor: invalid configuration: {e}");
+            return Err(rocket);
+        }
+    };
+    if let Err(e) = check(&cfg) {
+        log::error!("rotor: invalid configuration: {e}");
+        return Err(rocket);
+    }
+    let debug = rocket.figment().profile() == rocket::Config::DEBUG_PROFILE;
+    let keys = match Keys::from_config(&cfg, debug) {
+        Ok(keys) => keys,
+        Err(e) => {
+            log::error!("rotor: refusing to start: {e}");
+            return Err(rocket);
+        }
+    };
+    if keys.ephemeral {
+        log::warn!(
+            "rotor: ******** NO TOKEN SECRETS CONFIGURED: generated EPHEMERAL secrets for this process. \
+             Every token becomes invalid at restart and replicas cannot share sessions. \
+             Set ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET (the release profile refuses to start without them). ********"
+        );
+    }
+    if !cfg.cookie_secure {
+        log::warn!(
+            "rotor: cookie_secure = false: token cookies are sent over plain http. Local development only."
+        );
+    }
+    Ok(rocket.manage(cfg).manage(keys))
+}
+
+/// Reads and checks [`Config`], builds [`Keys`], and puts both in managed state.
+///
+/// Fails ignition with a clear log line when a setting is invalid or, outside the debug profile,
+/// when a token secret is missing.
+#[must_use]
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("rotor configuration", ignite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_the_original() {
+        let table = [
+            ("900", 900),
+            ("90s", 90),
+            ("15m", 900),
+            ("1h", 3600),
+            ("10d", 864_000),
+            ("2w", 1_209_600),
+            ("7 days", 604_800),
+        ];
+        for (text, want) in table {
+            assert_eq!(Seconds::parse(text), Ok(Seconds(want)), "{text}");
+        }
+        for bad in ["", "m", "15x", "-5", "1.5h", "99999999999999999999d"] {
+            assert!(Seconds::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_checked() {
+        let mut cfg = Config::default();
+        assert!(Keys::from_config(&cfg, false)
+            .unwrap_err()
+            .contains("ACCESS_TOKEN_SECRET is not set"));
+        let keys = Keys::from_config(&cfg, true).unwrap();
+        assert!(keys.ephemeral);
+        cfg.access_token_secret = Some(Secret::new("a".repeat(32)));
+        cfg.refresh_token_secret = Some(Secret::new("short"));
+        assert!(Keys::from_config(&cfg, true)
+            .unwrap_err()
+            .contains("REFRESH_TOKEN_SECRET is shorter than 32 bytes"));
+        cfg.refresh_token_secret = Some(Secret::new("a".repeat(32)));
+        assert!(Keys::from_config(&cfg, true)
+            .unwrap_err()
+            .contains("must differ"));
+        cfg.refresh_token_secret = Some(Secret::new("b".repeat(32)));
+        cfg.refresh_token_previous_secrets = vec![Secret::new("c".repeat(40))];
+        let keys = Keys::from_config(&cfg, false).unwrap();
+        assert!(!keys.ephemeral);
+        assert_eq!(keys.refresh.as_ref().len(), 2);
+        assert_eq!(
+            keys.access.primary().and_then(Key::kid),
+            Some(derived_kid(&[b'a'; 32]).as_str())
+        );
+        assert!(!format!("{cfg:?}").contains("aaaa"));
+    }
+}

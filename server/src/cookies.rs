@@ -1,0 +1,60 @@
+//! The token cookies, with every attribute set explicitly.
+//!
+//! Rocket's jar alone sets neither `HttpOnly` nor, without its own TLS, `Secure`
+//! (OWASP Session Management Cheat Sheet, "Cookies"): `HttpOnly`, `Secure`, `SameSite=Strict`,
+//! a `Path` per cookie (the refresh cookie only reaches the refresh route), `Max-Age` equal to
+//! the token lifetime, and no `Domain`, so the cookie stays on this host.
+
+use rocket::http::{Cookie, CookieJar};
+use rocket::time::Duration;
+
+use crate::config::Config;
+use crate::tokens::Pair;
+
+fn cookie(cfg: &Config, name: &str, value: &str, path: &str, max_age: u64) -> Cookie<'static> {
+    Cookie::build((name.to_owned(), value.to_owned()))
+        .http_only(true)
+        .secure(cfg.cookie_secure)
+        .same_site(cfg.cookie_same_site.into())
+        .path(path.to_owned())
+        .max_age(Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .build()
+}
+
+/// Sets both token cookies.
+pub fn set_pair(jar: &CookieJar<'_>, cfg: &Config, pair: &Pair) {
+    jar.add(cookie(
+        cfg,
+        &cfg.access_cookie_name,
+        &pair.access,
+        &cfg.access_cookie_path,
+        cfg.access_token_expiry.0,
+    ));
+    jar.add(cookie(
+        cfg,
+        &cfg.refresh_cookie_name,
+        &pair.refresh,
+        &cfg.refresh_cookie_path,
+        cfg.refresh_token_expiry.0,
+    ));
+}
+
+/// Clears both token cookies (same name and path, empty value, `Max-Age=0`).
+pub fn clear(jar: &CookieJar<'_>, cfg: &Config) {
+    jar.remove(cookie(
+        cfg,
+        &cfg.access_cookie_name,
+        "",
+        &cfg.access_cookie_path,
+        0,
+    ));
+    jar.remove(cookie(
+        cfg,
+        &cfg.refresh_cookie_name,
+        "",
+        &cfg.refresh_cookie_path,
+        0,
+    ));
+}

@@ -1,0 +1,281 @@
+//! The `rocket_db_pools` database `rotor`: one `sqlx::Any` pool over SQLite or PostgreSQL,
+//! chosen by the URL alone, with migrations applied at start-up.
+//!
+//! `rocket_db_pools` 0.2 ships pools for `SqlitePool` and `PgPool` but none for `sqlx::Any`, so
+//! [`DbPool`] implements its [`Pool`] trait: same configuration keys (`url`, `max_connections`,
+//! `min_connections`, `connect_timeout`, `idle_timeout`), one code path for both back ends.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket_db_pools::{Database, Pool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::AnyPool;
+use sqlx::{Any, ConnectOptions, Connection, Executor};
+
+/// Database URL used when none is configured: a SQLite file in the working directory, created
+/// on first run.
+pub const DEFAULT_URL: &str = "sqlite://rotor.db";
+
+/// Default SQLite busy timeout: how long a writer waits for the lock before giving up (503).
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database the URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres:` and `postgresql:` URLs.
+    Postgres,
+}
+
+impl Backend {
+    /// The back end of `url`.
+    ///
+    /// # Errors
+    /// A message naming the accepted schemes.
+    pub fn of(url: &str) -> Result<Self, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err("databases.rotor.url must start with sqlite:, postgres:// or postgresql://".into())
+        }
+    }
+}
+
+/// Errors of [`DbPool`].
+#[derive(Debug)]
+pub enum DbError {
+    /// The configuration is not usable.
+    Config(String),
+    /// The driver failed.
+    Sqlx(sqlx::Error),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Config(m) => f.write_str(m),
+            Self::Sqlx(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// The connection pool and the back end it talks to.
+#[derive(Debug, Clone)]
+pub struct DbPool {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl DbPool {
+    /// The back end.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The sqlx pool.
+    #[must_use]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Connects to `url` with the settings read from a `databases.rotor` figment.
+    ///
+    /// # Errors
+    /// [`DbError::Config`] for a bad URL, [`DbError::Sqlx`] if the database cannot be opened.
+    pub async fn connect(figment: &Figment) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let url: String = figment
+            .extract_inner("url")
+            .unwrap_or_else(|_| DEFAULT_URL.to_string());
+        let backend = Backend::of(&url).map_err(DbError::Config)?;
+        let get = |key: &str| figment.extract_inner::<u64>(key).ok();
+        let max = get("max_connections").unwrap_or(16).clamp(1, 1024);
+        let connect_timeout = get("connect_timeout").unwrap_or(5).max(1);
+        let busy_ms = get("busy_timeout_ms").unwrap_or(DEFAULT_BUSY_TIMEOUT_MS);
+
+        let mut url = url;
+        if backend == Backend::Sqlite {
+            // Create the file and switch it to WAL once, on a connection of its own: the journal
+            // mode is stored in the file, and changing it needs a lock that the busy timeout
+            // cannot wait for (sqlx `SqliteConnectOptions::journal_mode`).
+            let opts = SqliteConnectOptions::from_str(&url)
+                .map_err(DbError::Sqlx)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_millis(busy_ms));
+            let conn = opts.connect().await.map_err(DbError::Sqlx)?;
+            conn.close().await.map_err(DbError::Sqlx)?;
+            if !url.contains("mode=") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("mode=rwc");
+            }
+        }
+
+        let mut options = AnyPoolOptions::new()
+            .max_connections(u32::try_from(max).unwrap_or(16))
+            .acquire_timeout(Duration::from_secs(connect_timeout));
+        if let Some(min) = get("min_connections") {
+            options = options.min_connections(u32::try_from(min).unwrap_or(0));
+        }
+        if let Some(idle) = get("idle_timeout") {
+            options = options.idle_timeout(Duration::from_secs(idle));
+        }
+        if backend == Backend::Sqlite {
+            options = options.after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                        .await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await.map_err(DbError::Sqlx)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the migrations of this back end (idempotent; PostgreSQL serialises concurrent
+    /// runs from several replicas with an advisory lock).
+    ///
+    /// # Errors
+    /// The migration error.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl Pool for DbPool {
+    type Connection = PoolConnection<Any>;
+    type Error = DbError;
+
+    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
+        Self::connect(figment).await
+    }
+
+    async fn get(&self) -> Result<Self::Connection, Self::Error> {
+        self.pool.acquire().await.map_err(DbError::Sqlx)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub use self::database::Db;
+
+// The derive expands to paths that the workspace lint `unused_qualifications` flags.
+#[allow(unused_qualifications)]
+mod database {
+    use super::DbPool;
+    use rocket_db_pools::Database;
+
+    /// The database named `rotor` (`[default.databases.rotor]` or `ROCKET_DATABASES`).
+    #[derive(Database, Debug)]
+    #[database("rotor")]
+    pub struct Db(DbPool);
+}
+
+/// Whether `err` means the database is unreachable or cannot take writes right now, rather than
+/// a bug: such errors answer 503 with `Retry-After`.
+#[must_use]
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLite result codes (numeric) and PostgreSQL SQLSTATEs that mean "try again later".
+fn unavailable_code(code: &str) -> bool {
+    if let Ok(n) = code.parse::<u32>() {
+        // SQLITE_BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14 (primary codes).
+        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    // 08: connection exception; 53: insufficient resources (disk full, out of memory,
+    // too many connections); 57P01-57P05: shutdown, crash, cannot connect now;
+    // 40001/40P01: serialization failure, deadlock; 25006: read-only transaction (a standby).
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == "40001"
+        || code == "40P01"
+        || code == "25006"
+}
+
+/// Attaches the pool (`Db::init()`) and runs the migrations once it is up.
+#[must_use]
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("rotor database", |rocket| async {
+        rocket
+            .attach(Db::init())
+            .attach(AdHoc::try_on_ignite("rotor migrations", |rocket| async {
+                let Some(db) = Db::fetch(&rocket) else {
+                    return Err(rocket);
+                };
+                match db.migrate().await {
+                    Ok(()) => {
+                        log::info!(
+                            "rotor: database ready ({:?}), migrations applied",
+                            db.backend()
+                        );
+                        Ok(rocket)
+                    }
+                    Err(e) => {
+                        log::error!("rotor: database migrations failed: {e}");
+                        Err(rocket)
+                    }
+                }
+            }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_codes() {
+        for code in [
+            "5", "517", "6", "13", "8", "10", "266", "14", "08006", "57P01", "53100", "40001",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["19", "2067", "1", "23505", "42P01", "22001"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn backends_by_scheme() {
+        assert_eq!(Backend::of("sqlite://rotor.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::of("sqlite::memory:"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::of("postgres://u@h/db"), Ok(Backend::Postgres));
+        assert_eq!(Backend::of("postgresql://u@h/db"), Ok(Backend::Postgres));
+        assert!(Backend::of("mysql://u@h/db").is_err());
+    }
+}

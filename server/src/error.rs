@@ -1,0 +1,206 @@
+//! The one error type at the HTTP edge, its JSON envelope, and catchers that use the same envelope.
+//!
+//! The client sees a status and a fixed, generic message; the reason goes to the log
+//! (OWASP Error Handling Cheat Sheet: no stack traces, queries or driver messages in responses).
+
+use std::borrow::Cow;
+use std::io::Cursor;
+
+use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::Catcher;
+use serde::Serialize;
+
+use crate::config::Config;
+
+/// The Express service's error envelope: `{"statusCode","data":null,"message","success":false,"errors":[]}`.
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+    data: Option<()>,
+    message: &'a str,
+    success: bool,
+    errors: [(); 0],
+}
+
+/// An error answer: status, client-facing message, and whether to send `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: Status,
+    /// The message the client sees; never carries internals.
+    pub message: Cow<'static, str>,
+    /// Whether the response carries `Retry-After` (503).
+    pub retry: bool,
+}
+
+/// Message for a request without any token.
+pub const MSG_UNAUTHORIZED: &str = "unauthorized request";
+/// Message for a refresh token that fails verification or is unknown.
+pub const MSG_INVALID_REFRESH: &str = "Invalid refresh token";
+/// Message for a refresh token that was already used or whose session ended.
+pub const MSG_USED_REFRESH: &str = "Refresh token is expired or used";
+/// Message for an access token that fails verification or whose session ended.
+pub const MSG_INVALID_ACCESS: &str = "Invalid access token";
+
+impl ApiError {
+    /// An error with this status and message.
+    pub fn new(status: Status, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            retry: status == Status::ServiceUnavailable,
+        }
+    }
+
+    /// 401 with this message.
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::Unauthorized, message)
+    }
+
+    /// 400 with this message.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Status::BadRequest, message)
+    }
+
+    /// 413: token or body larger than allowed.
+    #[must_use]
+    pub fn too_large() -> Self {
+        Self::new(Status::PayloadTooLarge, "Request entity too large")
+    }
+
+    /// 503 with `Retry-After`: the database cannot be reached now.
+    #[must_use]
+    pub fn unavailable() -> Self {
+        Self::new(
+            Status::ServiceUnavailable,
+            "Service temporarily unavailable, retry later",
+        )
+    }
+
+    /// 500 with a generic message; the reason must already be logged.
+    #[must_use]
+    pub fn internal() -> Self {
+        Self::new(Status::InternalServerError, "Internal server error")
+    }
+
+    /// Maps a database error: unavailability (lost connection, pool timeout, locked or full
+    /// SQLite file, PostgreSQL shutting down) is 503, anything else a generic 500. The driver's
+    /// message goes to the log only.
+    #[must_use]
+    pub fn database(context: &str, err: &sqlx::Error) -> Self {
+        if crate::db::is_unavailable(err) {
+            log::warn!("rotor: database unavailable during {context}: {err}");
+            Self::unavailable()
+        } else {
+            log::error!("rotor: database error during {context}: {err}");
+            Self::internal()
+        }
+    }
+
+    /// The envelope's JSON text.
+    #[must_use]
+    pub fn body(&self) -> String {
+        serde_json::to_string(&ErrorEnvelope {
+            status_code: self.status.code,
+            data: None,
+            message: &self.message,
+            success: false,
+            errors: [],
+        })
+        .unwrap_or_else(|_| String::from(r#"{"success":false}"#))
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let body = self.body();
+        let mut res = Response::build();
+        res.status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(body.len(), Cursor::new(body));
+        if self.retry {
+            let secs = req
+                .rocket()
+                .state::<Config>()
+                .map_or(Config::default().retry_after, |c| c.retry_after);
+            res.header(Header::new("Retry-After", secs.to_string()));
+        }
+        Ok(res.finalize())
+    }
+}
+
+/// Where a guard leaves its typed error, so a catcher can answer with the right message when the
+/// guard is used bare (not as `Result<Guard, ApiError>`).
+#[derive(Default)]
+pub(crate) struct LastError(pub(crate) Option<ApiError>);
+
+pub(crate) fn stash(req: &Request<'_>, err: &ApiError) {
+    let cached = req.local_cache(|| std::sync::Mutex::new(LastError::default()));
+    if let Ok(mut slot) = cached.lock() {
+        slot.0 = Some(err.clone());
+    }
+}
+
+fn stashed(req: &Request<'_>, status: Status) -> Option<ApiError> {
+    let cached = req.local_cache(|| std::sync::Mutex::new(LastError::default()));
+    let err = cached.lock().ok()?.0.clone()?;
+    (err.status == status).then_some(err)
+}
+
+#[rocket::catch(default)]
+fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    if let Some(err) = stashed(req, status) {
+        return err;
+    }
+    let message = match status.code {
+        400 | 422 => "Malformed request body",
+        401 => MSG_UNAUTHORIZED,
+        404 => "Not found",
+        405 => "Method not allowed",
+        413 => "Request entity too large",
+        503 => "Service temporarily unavailable, retry later",
+        500..=599 => "Internal server error",
+        _ => status.reason().unwrap_or("Error"),
+    };
+    // Rocket reports malformed JSON as 422; the contract says 400.
+    let status = if status.code == 422 {
+        Status::BadRequest
+    } else {
+        status
+    };
+    ApiError::new(status, message)
+}
+
+/// The catchers: every error status answers with the envelope.
+#[must_use]
+pub fn catchers() -> Vec<Catcher> {
+    rocket::catchers![default_catcher]
+}
+
+/// Registers [`catchers`] at `/`.
+#[must_use]
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("rotor error envelope", |rocket| async {
+        rocket.register("/", catchers())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_matches_the_express_shape() {
+        let e = ApiError::unauthorized(MSG_INVALID_REFRESH);
+        assert_eq!(
+            e.body(),
+            r#"{"statusCode":401,"data":null,"message":"Invalid refresh token","success":false,"errors":[]}"#
+        );
+        assert!(ApiError::unavailable().retry);
+        assert!(!e.retry);
+    }
+}

@@ -1,0 +1,188 @@
+//! Request and data guards, each failing with a typed [`ApiError`].
+//!
+//! Use them as `Result<Guard, ApiError>` to answer the error yourself, or bare: the error is then
+//! left for the catchers, which answer with its message.
+
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::http::{ContentType, Status};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use crate::config::{Config, Keys};
+use crate::db::Db;
+use crate::error::{stash, ApiError, MSG_INVALID_ACCESS, MSG_UNAUTHORIZED};
+use crate::store::{self, UserRow};
+use crate::tokens::{self, TokenClaims};
+
+fn fail<T, F>(req: &Request<'_>, err: ApiError) -> Outcome<T, (Status, ApiError), F> {
+    stash(req, &err);
+    Outcome::Error((err.status, err))
+}
+
+fn state<'r, T: Send + Sync + 'static>(req: &'r Request<'_>) -> Result<&'r T, ApiError> {
+    req.rocket().state::<T>().ok_or_else(|| {
+        log::error!(
+            "rotor: {} is not managed: attach rotor_server::config::stage() and db::stage()",
+            std::any::type_name::<T>()
+        );
+        ApiError::internal()
+    })
+}
+
+/// The access token of a request: `Authorization: Bearer …` first, else the access cookie.
+fn access_token(req: &Request<'_>, cfg: &Config) -> Option<String> {
+    let bearer = req.headers().get("Authorization").find_map(|h| {
+        let (scheme, token) = h.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned())
+    });
+    bearer
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            req.cookies()
+                .get(&cfg.access_cookie_name)
+                .map(|c| c.value().to_owned())
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// A user authenticated by a valid access token whose session is still active.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The user.
+    pub user: UserRow,
+    /// The access token's claims (`sid` names the session).
+    pub claims: TokenClaims,
+}
+
+async fn auth_user(req: &Request<'_>) -> Result<AuthUser, ApiError> {
+    let cfg = state::<Config>(req)?;
+    let keys = state::<Keys>(req)?;
+    let db = state::<Db>(req)?;
+    let token = access_token(req, cfg).ok_or_else(|| ApiError::unauthorized(MSG_UNAUTHORIZED))?;
+    let claims = tokens::verify_access(cfg, keys, &token, tokens::now())?;
+    let user = store::active_session_user(db.pool(), &claims.sid, &claims.sub)
+        .await
+        .map_err(|e| ApiError::database("access check", &e))?
+        .ok_or_else(|| {
+            log::info!(
+                "rotor: access token of an ended session (session {})",
+                claims.sid
+            );
+            ApiError::unauthorized(MSG_INVALID_ACCESS)
+        })?;
+    Ok(AuthUser { user, claims })
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthUser {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        match auth_user(req).await {
+            Ok(user) => Outcome::Success(user),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+/// A request body read as JSON or as a form (`application/x-www-form-urlencoded`), capped at
+/// `body_limit` bytes. An empty body gives `Body(None)`.
+#[derive(Debug)]
+pub struct Body<T>(pub Option<T>);
+
+fn parse<T: DeserializeOwned>(
+    ct: Option<&ContentType>,
+    bytes: &[u8],
+) -> Result<Option<T>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let malformed = |e: &dyn std::fmt::Display| {
+        log::info!("rotor: malformed request body: {e}");
+        ApiError::bad_request("Malformed request body")
+    };
+    match ct {
+        Some(ct) if ct.is_form() => serde_urlencoded::from_bytes(bytes)
+            .map(Some)
+            .map_err(|e| malformed(&e)),
+        Some(ct) if !ct.is_json() => Err(ApiError::bad_request(
+            "Request body must be JSON or application/x-www-form-urlencoded",
+        )),
+        _ => serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| malformed(&e)),
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T: DeserializeOwned + Send + 'static> FromData<'r> for Body<T> {
+    type Error = ApiError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let limit = match state::<Config>(req) {
+            Ok(cfg) => cfg.body_limit,
+            Err(e) => return fail(req, e),
+        };
+        let bytes = match data.open(limit.bytes()).into_bytes().await {
+            Ok(b) if b.is_complete() => b.into_inner(),
+            Ok(_) => return fail(req, ApiError::too_large()),
+            Err(e) => {
+                log::info!("rotor: request body could not be read: {e}");
+                return fail(req, ApiError::bad_request("Malformed request body"));
+            }
+        };
+        match parse(req.content_type(), &bytes) {
+            Ok(v) => Outcome::Success(Body(v)),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct T {
+        a: Option<String>,
+    }
+
+    #[test]
+    fn bodies() {
+        let json = ContentType::JSON;
+        let form = ContentType::Form;
+        assert_eq!(parse::<T>(Some(&json), b"  ").unwrap(), None);
+        assert_eq!(
+            parse::<T>(Some(&json), br#"{"a":"x"}"#).unwrap(),
+            Some(T {
+                a: Some("x".into())
+            })
+        );
+        assert_eq!(
+            parse::<T>(None, br#"{"a":"x"}"#).unwrap(),
+            Some(T {
+                a: Some("x".into())
+            })
+        );
+        assert_eq!(
+            parse::<T>(Some(&form), b"a=x%20y").unwrap(),
+            Some(T {
+                a: Some("x y".into())
+            })
+        );
+        for bad in [&br#"{"a":"#[..], br#"{"a":5}"#, b"[1]"] {
+            assert_eq!(parse::<T>(Some(&json), bad).unwrap_err().status.code, 400);
+        }
+        assert_eq!(
+            parse::<T>(Some(&ContentType::XML), b"<a/>")
+                .unwrap_err()
+                .status
+                .code,
+            400
+        );
+    }
+}

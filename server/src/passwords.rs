@@ -1,0 +1,133 @@
+//! Argon2id password hashes (OWASP Password Storage Cheat Sheet), computed off the async
+//! workers with `spawn_blocking`.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Shortest password accepted (NIST SP 800-63B §5.1.1.2: at least 8 characters).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted, in bytes: bounds the hashing work a request can cause.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+fn hasher(cfg: &Config) -> Result<Argon2<'static>, ApiError> {
+    let params = Params::new(
+        cfg.password_memory_kib,
+        cfg.password_iterations,
+        cfg.password_parallelism,
+        None,
+    )
+    .map_err(|e| {
+        log::error!("rotor: argon2 parameters: {e}");
+        ApiError::internal()
+    })?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    rocket::tokio::task::spawn_blocking(f).await.map_err(|e| {
+        log::error!("rotor: password task failed: {e}");
+        ApiError::internal()
+    })
+}
+
+/// Hashes `password` with a fresh random salt, as a PHC string.
+///
+/// # Errors
+/// A generic 500 (logged) if hashing fails.
+pub async fn hash(cfg: &Config, password: String) -> Result<String, ApiError> {
+    let argon = hasher(cfg)?;
+    blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await?
+    .map_err(|e| {
+        log::error!("rotor: password hashing failed: {e}");
+        ApiError::internal()
+    })
+}
+
+/// A hash of a random password with the configured cost, checked when the user does not exist
+/// so that an unknown login costs as much time as a wrong password (OWASP Authentication Cheat
+/// Sheet: avoid user enumeration through response times).
+fn dummy_hash(cfg: &Config) -> Result<String, ApiError> {
+    static DUMMY: OnceLock<(u32, u32, u32, String)> = OnceLock::new();
+    let key = (
+        cfg.password_memory_kib,
+        cfg.password_iterations,
+        cfg.password_parallelism,
+    );
+    if let Some((m, t, p, h)) = DUMMY.get() {
+        if (*m, *t, *p) == key {
+            return Ok(h.clone());
+        }
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let h = hasher(cfg)?
+        .hash_password(crate::tokens::random_id().as_bytes(), &salt)
+        .map_err(|e| {
+            log::error!("rotor: password hashing failed: {e}");
+            ApiError::internal()
+        })?
+        .to_string();
+    let _ = DUMMY.set((key.0, key.1, key.2, h.clone()));
+    Ok(h)
+}
+
+/// Checks `password` against a stored PHC string, or against a dummy hash when there is none.
+///
+/// # Errors
+/// A generic 500 (logged) if the task fails.
+pub async fn verify(
+    cfg: &Config,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, ApiError> {
+    let known = stored.is_some();
+    let phc = match stored {
+        Some(s) => s,
+        None => dummy_hash(cfg)?,
+    };
+    let argon = hasher(cfg)?;
+    let ok = blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await?;
+    Ok(ok && known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rocket::async_test]
+    async fn hash_and_verify() {
+        let cfg = Config {
+            password_memory_kib: 64,
+            password_iterations: 1,
+            ..Config::default()
+        };
+        let h = hash(&cfg, "correct horse".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(verify(&cfg, "correct horse".into(), Some(h.clone()))
+            .await
+            .unwrap());
+        assert!(!verify(&cfg, "wrong horse".into(), Some(h)).await.unwrap());
+        assert!(!verify(&cfg, "correct horse".into(), None).await.unwrap());
+        assert!(!verify(&cfg, "x".into(), Some("not a phc".into()))
+            .await
+            .unwrap());
+    }
+}

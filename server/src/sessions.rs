@@ -1,0 +1,263 @@
+//! Sessions (token families): login, exactly-once rotation with an idempotent grace window,
+//! reuse detection, logout. The routes call these; they hold no crypto or SQL themselves.
+
+use serde_json::json;
+
+use crate::config::{Config, Keys};
+use crate::db::DbPool;
+use crate::error::{ApiError, MSG_INVALID_REFRESH, MSG_USED_REFRESH};
+use crate::store::{self, Rotation, TokenRow, UserRow};
+use crate::tokens::{self, Issue, Pair, TokenClaims};
+
+fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> ApiError {
+    move |e| ApiError::database(context, &e)
+}
+
+fn secs(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+fn unsigned(t: i64) -> u64 {
+    u64::try_from(t).unwrap_or(0)
+}
+
+fn token_row(claims_of: &Issue<'_>, refresh: &str) -> TokenRow {
+    TokenRow {
+        jti: claims_of.jti.to_owned(),
+        session_id: claims_of.sid.to_owned(),
+        user_id: claims_of.sub.to_owned(),
+        fingerprint: tokens::fingerprint(refresh).as_bytes().to_vec(),
+        issued_at: secs(claims_of.iat),
+        expires_at: secs(claims_of.refresh_exp),
+        used_at: None,
+        revoked_at: None,
+        successor_jti: None,
+    }
+}
+
+/// Starts a new session for `user` and returns its first pair.
+///
+/// # Errors
+/// 503 if the database is unavailable.
+pub async fn start(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    user: &UserRow,
+    now: u64,
+) -> Result<Pair, ApiError> {
+    let (sid, jti) = (tokens::random_id(), tokens::random_id());
+    let issue = Issue {
+        sub: &user.id,
+        sid: &sid,
+        jti: &jti,
+        iat: now,
+        refresh_exp: now.saturating_add(cfg.refresh_token_expiry.0),
+    };
+    let pair = tokens::sign_pair(cfg, keys, &issue)?;
+    store::create_session(db.pool(), &token_row(&issue, &pair.refresh))
+        .await
+        .map_err(db_err("login"))?;
+    log::info!(
+        target: "rotor::audit",
+        "rotor audit: {}",
+        json!({"event": "session_started", "user_id": user.id, "session_id": sid})
+    );
+    Ok(pair)
+}
+
+/// Exchanges a refresh token for a new pair.
+///
+/// 1. Verify the token (signature, `iss`, `exp`), load its row by `jti`, and compare the stored
+///    SHA-256 fingerprint in constant time; the user must still exist.
+/// 2. Sign the successor, then record it with one compare-and-set ([`store::rotate`]).
+/// 3. A request that loses the compare-and-set presented a token that is already used. Within
+///    the grace window, while the successor is unused and the session active, it gets the same
+///    successor pair, re-signed from the stored row (HS256 is deterministic). Otherwise this is
+///    reuse: the whole session is revoked and a security event logged (RFC 9700 §4.14.2).
+///
+/// # Errors
+/// 401 for every token problem, 413 for an oversized token, 503 if the database is unavailable.
+pub async fn refresh(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<Pair, ApiError> {
+    let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+    let pool = db.pool();
+    let invalid = |why: &str| {
+        log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
+        ApiError::unauthorized(MSG_INVALID_REFRESH)
+    };
+    let row = store::token_by_jti(pool, &claims.jti)
+        .await
+        .map_err(db_err("refresh"))?
+        .ok_or_else(|| invalid("unknown jti"))?;
+    let matches = tokens::stored_fingerprint(&row.fingerprint)
+        .is_some_and(|stored| stored == tokens::fingerprint(token));
+    if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
+        return Err(invalid("stored fingerprint does not match"));
+    }
+    if store::user_by_id(pool, &claims.sub)
+        .await
+        .map_err(db_err("refresh"))?
+        .is_none()
+    {
+        return Err(invalid("unknown user"));
+    }
+
+    let jti = tokens::random_id();
+    let issue = Issue {
+        sub: &claims.sub,
+        sid: &claims.sid,
+        jti: &jti,
+        iat: now,
+        refresh_exp: now.saturating_add(cfg.refresh_token_expiry.0),
+    };
+    let pair = tokens::sign_pair(cfg, keys, &issue)?;
+    let successor = token_row(&issue, &pair.refresh);
+    match store::rotate(pool, &row.jti, &successor, secs(now))
+        .await
+        .map_err(db_err("refresh"))?
+    {
+        Rotation::Rotated => Ok(pair),
+        Rotation::SessionInactive => {
+            log::info!(
+                "rotor: refresh token of an ended session presented (session {})",
+                claims.sid
+            );
+            Err(ApiError::unauthorized(MSG_USED_REFRESH))
+        }
+        Rotation::AlreadyUsed => replayed(db, cfg, keys, &claims, now).await,
+    }
+}
+
+/// The presented token was already exchanged: grace answer or reuse.
+async fn replayed(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    claims: &TokenClaims,
+    now: u64,
+) -> Result<Pair, ApiError> {
+    let pool = db.pool();
+    let used = || ApiError::unauthorized(MSG_USED_REFRESH);
+    let Some(row) = store::token_by_jti(pool, &claims.jti)
+        .await
+        .map_err(db_err("refresh"))?
+    else {
+        return Err(used());
+    };
+    if row.revoked_at.is_some() {
+        log::info!(
+            "rotor: refresh token of a revoked session presented (session {})",
+            row.session_id
+        );
+        return Err(used());
+    }
+    let Some(used_at) = row.used_at else {
+        return Err(used());
+    };
+    let grace = cfg.refresh_grace.0;
+    if grace > 0 && now <= unsigned(used_at).saturating_add(grace) {
+        if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
+            log::info!(
+                "rotor: refresh token replayed within the grace window: same successor returned (session {})",
+                row.session_id
+            );
+            return Ok(pair);
+        }
+    }
+    let was_active = store::revoke_session(pool, &row.session_id, "refresh_token_reuse", secs(now))
+        .await
+        .map_err(db_err("reuse revocation"))?;
+    log::warn!(
+        target: "rotor::security",
+        "rotor security event: {}",
+        json!({
+            "event": "refresh_token_reuse",
+            "action": "session_revoked",
+            "reference": "RFC 9700 §4.14.2",
+            "user_id": row.user_id,
+            "session_id": row.session_id,
+            "jti": row.jti,
+            "used_at": used_at,
+            "presented_at": now,
+            "session_was_active": was_active,
+        })
+    );
+    Err(used())
+}
+
+/// The successor pair of `row`, re-signed from its stored claims, if the grace window applies:
+/// the successor exists, is neither used nor revoked, its session is active, and the re-signed
+/// token matches its stored fingerprint (it does unless the signing secret changed meanwhile).
+async fn grace_pair(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    row: &TokenRow,
+) -> Result<Option<Pair>, ApiError> {
+    let pool = db.pool();
+    let Some(next_jti) = &row.successor_jti else {
+        return Ok(None);
+    };
+    let Some(next) = store::token_by_jti(pool, next_jti)
+        .await
+        .map_err(db_err("refresh"))?
+    else {
+        return Ok(None);
+    };
+    if next.used_at.is_some() || next.revoked_at.is_some() {
+        return Ok(None);
+    }
+    let active = store::session(pool, &next.session_id)
+        .await
+        .map_err(db_err("refresh"))?
+        .is_some_and(|s| s.revoked_at.is_none());
+    if !active {
+        return Ok(None);
+    }
+    let pair = tokens::sign_pair(
+        cfg,
+        keys,
+        &Issue {
+            sub: &next.user_id,
+            sid: &next.session_id,
+            jti: &next.jti,
+            iat: unsigned(next.issued_at),
+            refresh_exp: unsigned(next.expires_at),
+        },
+    )?;
+    let same = tokens::stored_fingerprint(&next.fingerprint)
+        .is_some_and(|fp| fp == tokens::fingerprint(&pair.refresh));
+    if !same {
+        log::warn!(
+            "rotor: grace re-signing did not reproduce the stored successor (signing secret changed?); treating as reuse"
+        );
+        return Ok(None);
+    }
+    Ok(Some(pair))
+}
+
+/// Ends one session.
+///
+/// # Errors
+/// 503 if the database is unavailable.
+pub async fn end(db: &DbPool, session_id: &str, reason: &str, now: u64) -> Result<bool, ApiError> {
+    store::revoke_session(db.pool(), session_id, reason, secs(now))
+        .await
+        .map_err(db_err("logout"))
+}
+
+/// Ends every session of a user; returns how many were active.
+///
+/// # Errors
+/// 503 if the database is unavailable.
+pub async fn end_all(db: &DbPool, user_id: &str, now: u64) -> Result<u64, ApiError> {
+    store::revoke_user_sessions(db.pool(), user_id, "logout_all", secs(now))
+        .await
+        .map_err(db_err("logout-all"))
+}

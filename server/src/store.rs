@@ -1,0 +1,383 @@
+//! Every SQL statement of the service. The same text runs on SQLite and PostgreSQL through
+//! `sqlx::Any` (`$n` placeholders, BIGINT Unix seconds, no bound NULLs).
+
+use sqlx::AnyPool;
+use sqlx::{Any, FromRow, Transaction};
+
+/// A user row.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    /// Random id.
+    pub id: String,
+    /// Lower-cased user name.
+    pub username: String,
+    /// Lower-cased e-mail address.
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A session (token family) row.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    /// Random id, the `sid` claim.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// When the session was revoked (logout, logout-all, reuse).
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh-token row: the token itself is never stored, only its SHA-256 fingerprint.
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenRow {
+    /// The `jti` claim.
+    pub jti: String,
+    /// The session (family).
+    pub session_id: String,
+    /// The `sub` claim.
+    pub user_id: String,
+    /// SHA-256 of the token.
+    pub fingerprint: Vec<u8>,
+    /// The `iat` claim.
+    pub issued_at: i64,
+    /// The `exp` claim.
+    pub expires_at: i64,
+    /// When it was exchanged for its successor.
+    pub used_at: Option<i64>,
+    /// When its session was revoked.
+    pub revoked_at: Option<i64>,
+    /// The token it was exchanged for.
+    pub successor_jti: Option<String>,
+}
+
+/// Result of [`rotate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// This call marked the token used and recorded the successor.
+    Rotated,
+    /// The token was already used or revoked: another request won, or this is a replay.
+    AlreadyUsed,
+    /// The session was revoked or no longer exists.
+    SessionInactive,
+}
+
+const TOKEN_COLUMNS: &str = "jti, session_id, user_id, fingerprint, issued_at, expires_at, \
+                             used_at, revoked_at, successor_jti";
+
+/// Inserts a user; `Ok(false)` if the user name or e-mail is taken.
+///
+/// # Errors
+/// Driver errors other than the unique violation.
+pub async fn insert_user(pool: &AnyPool, user: &UserRow) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "INSERT INTO users (id, username, email, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&user.id)
+    .bind(&user.username)
+    .bind(&user.email)
+    .bind(&user.password_hash)
+    .bind(user.created_at)
+    .execute(pool)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The user with this lower-cased e-mail or user name.
+///
+/// # Errors
+/// Driver errors.
+pub async fn user_by_login(pool: &AnyPool, login: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, username, email, password_hash, created_at FROM users \
+         WHERE email = $1 OR username = $1 LIMIT 1",
+    )
+    .bind(login)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The user with this id.
+///
+/// # Errors
+/// Driver errors.
+pub async fn user_by_id(pool: &AnyPool, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, username, email, password_hash, created_at FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The user of an active (not revoked) session.
+///
+/// # Errors
+/// Driver errors.
+pub async fn active_session_user(
+    pool: &AnyPool,
+    session_id: &str,
+    user_id: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.username, u.email, u.password_hash, u.created_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+}
+
+async fn insert_token(tx: &mut Transaction<'_, Any>, t: &TokenRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&t.jti)
+    .bind(&t.session_id)
+    .bind(&t.user_id)
+    .bind(&t.fingerprint)
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Starts a session with its first refresh token, in one transaction.
+///
+/// # Errors
+/// Driver errors.
+pub async fn create_session(pool: &AnyPool, first: &TokenRow) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $3, $4)",
+    )
+    .bind(&first.session_id)
+    .bind(&first.user_id)
+    .bind(first.issued_at)
+    .bind(first.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    insert_token(&mut tx, first).await?;
+    tx.commit().await
+}
+
+/// The refresh-token row with this `jti`.
+///
+/// # Errors
+/// Driver errors.
+pub async fn token_by_jti(pool: &AnyPool, jti: &str) -> Result<Option<TokenRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE jti = $1"
+    ))
+    .bind(jti)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The session with this id.
+///
+/// # Errors
+/// Driver errors.
+pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, user_id, revoked_at FROM sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Exchanges `old_jti` for `successor`, exactly once.
+///
+/// In one transaction: the session row is touched first (`... WHERE revoked_at IS NULL`), which
+/// serialises every rotation and revocation of one family on that row in the same order, so
+/// they cannot deadlock and a revocation cannot miss a successor committed concurrently. Then
+/// one compare-and-set statement marks the old token used and names its successor:
+/// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL RETURNING jti`.
+/// However many requests race, the database lets exactly one of them see a row come back;
+/// only that one inserts the successor row.
+///
+/// # Errors
+/// Driver errors; the transaction is rolled back and nothing is recorded.
+pub async fn rotate(
+    pool: &AnyPool,
+    old_jti: &str,
+    successor: &TokenRow,
+    now: i64,
+) -> Result<Rotation, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let touched = sqlx::query(
+        "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
+         WHERE id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(successor.expires_at)
+    .bind(&successor.session_id)
+    .execute(&mut *tx)
+    .await?;
+    if touched.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(Rotation::SessionInactive);
+    }
+    let won: Option<(String,)> = sqlx::query_as(
+        "UPDATE refresh_tokens SET used_at = $1, successor_jti = $2 \
+         WHERE jti = $3 AND session_id = $4 AND used_at IS NULL AND revoked_at IS NULL \
+         RETURNING jti",
+    )
+    .bind(now)
+    .bind(&successor.jti)
+    .bind(old_jti)
+    .bind(&successor.session_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if won.is_none() {
+        tx.rollback().await?;
+        return Ok(Rotation::AlreadyUsed);
+    }
+    insert_token(&mut tx, successor).await?;
+    tx.commit().await?;
+    Ok(Rotation::Rotated)
+}
+
+/// Revokes one session and every token in it; `Ok(true)` if it was active.
+///
+/// # Errors
+/// Driver errors.
+pub async fn revoke_session(
+    pool: &AnyPool,
+    session_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let res = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+         WHERE id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(session_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(session_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Revokes every session of a user; returns how many were active.
+///
+/// # Errors
+/// Driver errors.
+pub async fn revoke_user_sessions(
+    pool: &AnyPool,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let res = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+         WHERE user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(res.rows_affected())
+}
+
+/// Rows removed by [`cleanup`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Sessions deleted (with their tokens).
+    pub sessions: u64,
+    /// Tokens of live sessions deleted.
+    pub tokens: u64,
+}
+
+/// Deletes sessions and tokens that expired before `cutoff`, in batches of `batch` rows, at most
+/// `max_batches` batches per table.
+///
+/// # Errors
+/// Driver errors.
+pub async fn cleanup(
+    pool: &AnyPool,
+    cutoff: i64,
+    batch: i64,
+    max_batches: u32,
+) -> Result<Swept, sqlx::Error> {
+    let mut swept = Swept::default();
+    for _ in 0..max_batches {
+        let mut tx = pool.begin().await?;
+        // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades.
+        sqlx::query(
+            "DELETE FROM refresh_tokens WHERE session_id IN \
+             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(cutoff)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(
+            "DELETE FROM sessions WHERE id IN \
+             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(cutoff)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        swept.sessions += n;
+        if n < u64::try_from(batch).unwrap_or(u64::MAX) {
+            break;
+        }
+    }
+    for _ in 0..max_batches {
+        let n = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE jti IN \
+             (SELECT jti FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+        )
+        .bind(cutoff)
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        swept.tokens += n;
+        if n < u64::try_from(batch).unwrap_or(u64::MAX) {
+            break;
+        }
+    }
+    Ok(swept)
+}
+
+/// A round trip to the database.
+///
+/// # Errors
+/// Driver errors.
+pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}

@@ -1,0 +1,267 @@
+//! Access and refresh tokens: the claims this service signs, and their verification.
+//! All signing and checking goes through `rotor-core`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rotor_core::{sign, verify_with, Error, Fingerprint, KeyRing};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Keys, MAX_KEYS};
+use crate::error::{ApiError, MSG_INVALID_ACCESS, MSG_INVALID_REFRESH};
+
+/// Room for one signed token: header, about 200 bytes of claims in base64url, and the tag.
+const TOKEN_BUF: usize = 1024;
+
+/// The current Unix time in seconds.
+#[must_use]
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 128 random bits from the operating system, as 32 hex digits: ids of users, sessions, tokens.
+#[must_use]
+pub fn random_id() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What this service signs in both kinds of token. `sid` names the session (token family).
+#[derive(Serialize)]
+struct OutClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    sid: &'a str,
+    jti: &'a str,
+    iat: u64,
+    exp: u64,
+}
+
+#[derive(Deserialize)]
+struct SessionClaim<'a> {
+    sid: &'a str,
+}
+
+/// An access and refresh token issued together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    /// The access token.
+    #[serde(rename = "accessToken")]
+    pub access: String,
+    /// The refresh token.
+    #[serde(rename = "refreshToken")]
+    pub refresh: String,
+}
+
+/// The claims of a verified token that the service uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// User id.
+    pub sub: String,
+    /// Session id.
+    pub sid: String,
+    /// Token id.
+    pub jti: String,
+    /// Issued at.
+    pub iat: u64,
+    /// Expiry.
+    pub exp: u64,
+}
+
+/// What is signed for one issuance; the same inputs always give the same pair (HS256 is
+/// deterministic, RFC 7518 §3.2), which the grace window relies on.
+#[derive(Debug, Clone, Copy)]
+pub struct Issue<'a> {
+    /// User id.
+    pub sub: &'a str,
+    /// Session id.
+    pub sid: &'a str,
+    /// Token id, shared by the access and the refresh token of the pair.
+    pub jti: &'a str,
+    /// Issued at.
+    pub iat: u64,
+    /// Refresh-token expiry; the access token expires `access_token_expiry` after `iat`.
+    pub refresh_exp: u64,
+}
+
+fn sign_one(ring: &KeyRing<MAX_KEYS>, claims: &OutClaims<'_>) -> Result<String, ApiError> {
+    let key = ring.primary().ok_or_else(|| {
+        log::error!("rotor: key ring is empty");
+        ApiError::internal()
+    })?;
+    let mut buf = [0u8; TOKEN_BUF];
+    sign(key, claims, &mut buf).map(str::to_owned).map_err(|e| {
+        log::error!("rotor: signing failed: {}", e.kind());
+        ApiError::internal()
+    })
+}
+
+/// Signs the access and refresh token of one issuance.
+///
+/// # Errors
+/// A generic 500 if signing fails (logged), which cannot happen with this service's claims.
+pub fn sign_pair(cfg: &Config, keys: &Keys, issue: &Issue<'_>) -> Result<Pair, ApiError> {
+    let access = OutClaims {
+        iss: &cfg.issuer,
+        sub: issue.sub,
+        sid: issue.sid,
+        jti: issue.jti,
+        iat: issue.iat,
+        exp: issue.iat.saturating_add(cfg.access_token_expiry.0),
+    };
+    let refresh = OutClaims {
+        exp: issue.refresh_exp,
+        ..access
+    };
+    Ok(Pair {
+        access: sign_one(&keys.access, &access)?,
+        refresh: sign_one(&keys.refresh, &refresh)?,
+    })
+}
+
+/// The fingerprint stored for a refresh token.
+#[must_use]
+pub fn fingerprint(token: &str) -> Fingerprint {
+    Fingerprint::of(token.as_bytes())
+}
+
+/// A fingerprint read back from a row; `None` if the column does not hold 32 bytes.
+#[must_use]
+pub fn stored_fingerprint(bytes: &[u8]) -> Option<Fingerprint> {
+    <[u8; 32]>::try_from(bytes)
+        .ok()
+        .map(Fingerprint::from_bytes)
+}
+
+fn check(
+    cfg: &Config,
+    ring: &KeyRing<MAX_KEYS>,
+    token: &str,
+    now: u64,
+    what: &str,
+    invalid: &'static str,
+) -> Result<TokenClaims, ApiError> {
+    if token.len() > cfg.max_token_len {
+        return Err(ApiError::too_large());
+    }
+    let mut scratch = vec![0u8; rotor_core::scratch_len(token.len())];
+    let v = verify_with::<SessionClaim<'_>, _>(token, ring, &cfg.validation(), now, &mut scratch)
+        .map_err(|e| {
+        log::info!("rotor: {what} token refused: {}", e.kind());
+        if e == Error::TooLarge {
+            ApiError::too_large()
+        } else {
+            ApiError::unauthorized(invalid)
+        }
+    })?;
+    match (v.claims.sub, v.claims.jti, v.claims.iat, v.claims.exp) {
+        (Some(sub), Some(jti), Some(iat), Some(exp)) => Ok(TokenClaims {
+            sub: sub.to_owned(),
+            sid: v.custom.sid.to_owned(),
+            jti: jti.to_owned(),
+            iat,
+            exp,
+        }),
+        _ => {
+            log::info!("rotor: {what} token refused: missing_claim");
+            Err(ApiError::unauthorized(invalid))
+        }
+    }
+}
+
+/// Verifies a refresh token: signature with the refresh ring, `iss`, `exp`, and this service's
+/// claims (RFC 8725 §3: one algorithm, explicit validation).
+///
+/// # Errors
+/// 413 for an oversized token, 401 "Invalid refresh token" otherwise; the reason is logged.
+pub fn verify_refresh(
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<TokenClaims, ApiError> {
+    check(
+        cfg,
+        &keys.refresh,
+        token,
+        now,
+        "refresh",
+        MSG_INVALID_REFRESH,
+    )
+}
+
+/// Verifies an access token with the access ring (a refresh token never passes: other secret).
+///
+/// # Errors
+/// 413 for an oversized token, 401 "Invalid access token" otherwise; the reason is logged.
+pub fn verify_access(
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<TokenClaims, ApiError> {
+    check(cfg, &keys.access, token, now, "access", MSG_INVALID_ACCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn setup() -> (Config, Keys) {
+        let cfg = Config {
+            access_token_secret: Some(Secret::new("a".repeat(32))),
+            refresh_token_secret: Some(Secret::new("r".repeat(32))),
+            ..Config::default()
+        };
+        let keys = Keys::from_config(&cfg, false).unwrap();
+        (cfg, keys)
+    }
+
+    #[test]
+    fn pairs_are_deterministic_and_not_interchangeable() {
+        let (cfg, keys) = setup();
+        let issue = Issue {
+            sub: "u1",
+            sid: "s1",
+            jti: "j1",
+            iat: 1_000,
+            refresh_exp: 2_000,
+        };
+        let a = sign_pair(&cfg, &keys, &issue).unwrap();
+        assert_eq!(a, sign_pair(&cfg, &keys, &issue).unwrap());
+        let r = verify_refresh(&cfg, &keys, &a.refresh, 1_500).unwrap();
+        assert_eq!((r.sub.as_str(), r.sid.as_str(), r.exp), ("u1", "s1", 2_000));
+        let acc = verify_access(&cfg, &keys, &a.access, 1_500).unwrap();
+        assert_eq!(acc.exp, 1_000 + 900);
+        assert_eq!(
+            verify_access(&cfg, &keys, &a.refresh, 1_500)
+                .unwrap_err()
+                .message,
+            MSG_INVALID_ACCESS
+        );
+        assert_eq!(
+            verify_refresh(&cfg, &keys, &a.access, 1_500)
+                .unwrap_err()
+                .message,
+            MSG_INVALID_REFRESH
+        );
+        assert_eq!(
+            verify_refresh(&cfg, &keys, &a.refresh, 3_000)
+                .unwrap_err()
+                .message,
+            MSG_INVALID_REFRESH
+        );
+        let long = "a".repeat(cfg.max_token_len + 1);
+        assert_eq!(
+            verify_refresh(&cfg, &keys, &long, 1_500)
+                .unwrap_err()
+                .status
+                .code,
+            413
+        );
+    }
+}
