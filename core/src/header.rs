@@ -17,7 +17,8 @@ pub struct Header<'a> {
 /// - `crit` is refused: this implementation understands no extension (RFC 7515 §4.1.11);
 ///   so is `b64` unless `true`, since an unencoded payload changes the signing input (RFC 7797 §3).
 /// - `typ`, when present, is `JWT` or `application/jwt` in any ASCII case (RFC 7515 §4.1.9,
-///   RFC 7519 §5.1), or one of the caller's extra types (RFC 8725 §3.11).
+///   RFC 7519 §5.1), or one of the caller's extra types, with or without `application/`
+///   (RFC 8725 §3.11, RFC 9068 §4).
 /// - Member names are unique (RFC 7515 §4).
 pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Header<'a>, Error> {
     json::check_unique(canonical)?;
@@ -45,13 +46,20 @@ pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Hea
 }
 
 fn type_allowed(typ: &[u8], extra: &[&str]) -> bool {
-    let media = typ
-        .get(..12)
+    let media = without_application(typ);
+    media.eq_ignore_ascii_case(b"JWT")
+        || extra
+            .iter()
+            .any(|e| media.eq_ignore_ascii_case(without_application(e.as_bytes())))
+}
+
+/// A `typ` without `/` means the same with `application/` prepended (RFC 7515 §4.1.9), so
+/// `application/at+jwt` and `at+jwt` are one type (RFC 9068 §4); compare them without it.
+fn without_application(typ: &[u8]) -> &[u8] {
+    typ.get(..12)
         .filter(|p| p.eq_ignore_ascii_case(b"application/"))
         .and_then(|_| typ.get(12..))
-        .unwrap_or(typ);
-    media.eq_ignore_ascii_case(b"JWT")
-        || extra.iter().any(|e| typ.eq_ignore_ascii_case(e.as_bytes()))
+        .unwrap_or(typ)
 }
 
 #[cfg(test)]
@@ -82,6 +90,10 @@ mod tests {
             Ok(None)
         );
         assert_eq!(check(r#"{"alg":"HS256","b64":true}"#), Ok(None));
+        assert_eq!(
+            check(r#"{"alg":"HS256","typ":"application/AT+jwt"}"#),
+            Ok(None)
+        );
     }
 
     #[test]
