@@ -2,6 +2,8 @@
 //! known answers (RFC 7515, Wycheproof), claim round-trips, malformed-input tables,
 //! interoperability with `jsonwebtoken`, and property tests.
 
+mod interop;
+mod malformed;
 mod rfc7515;
 mod roundtrip;
 mod wycheproof;
