@@ -12,6 +12,7 @@
     )
 )]
 
+mod b64;
 mod claims;
 mod ct;
 mod error;

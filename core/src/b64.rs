@@ -1,0 +1,230 @@
+//! Table-driven, strictly canonical unpadded base64url (RFC 4648 §5) for NON-secret data.
+//!
+//! The header and payload segments of a JWS are public: anyone holding the token can read them
+//! (RFC 7515 §5.1, RFC 8725 §3.6), so decoding and encoding them need not be constant time, and a
+//! lookup table is several times faster than `base64ct`. The HMAC tag is different: the expected
+//! tag is secret until it matches, so it is still encoded with `base64ct` and compared in constant
+//! time (see `Key::signature_b64`).
+//!
+//! Decoding is exactly as strict as `base64ct`: only the 64 base64url characters, no padding, no
+//! length of the form `4k + 1`, and the unused low bits of the last character must be zero, so each
+//! byte string has one encoding only (RFC 4648 §3.5; RFC 7515 §2 forbids padding and line breaks).
+
+use crate::Error;
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Marks a byte outside the alphabet; any value with a bit above the low six works.
+const INVALID: u8 = 0xff;
+
+/// Character → 6-bit value, or [`INVALID`].
+// Evaluated at compile time, where an out-of-range index or overflow is a build error.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const DECODE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0u8;
+    while i < 64 {
+        t[ALPHABET[i as usize] as usize] = i;
+        i += 1;
+    }
+    t
+};
+
+fn sextet(c: u8) -> u32 {
+    u32::from(DECODE.get(usize::from(c)).copied().unwrap_or(INVALID))
+}
+
+fn char_of(v: u32) -> u8 {
+    ALPHABET.get((v & 0x3f) as usize).copied().unwrap_or(b'A')
+}
+
+/// Bytes that `encoded_len` base64url characters decode to; `None` if no canonical encoding has
+/// that length.
+pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
+    match encoded_len % 4 {
+        1 => None,
+        r => Some(
+            (encoded_len / 4)
+                .saturating_mul(3)
+                .saturating_add(r.saturating_sub(1)),
+        ),
+    }
+}
+
+/// Characters needed to encode `len` bytes, or `None` on overflow.
+pub const fn encoded_len(len: usize) -> Option<usize> {
+    match (len / 3).checked_mul(4) {
+        Some(full) => full.checked_add(match len % 3 {
+            0 => 0,
+            r => r.saturating_add(1),
+        }),
+        None => None,
+    }
+}
+
+/// Decodes canonical unpadded base64url `src` into the front of `dst`; returns the bytes written.
+///
+/// # Errors
+/// [`Error::InvalidBase64`] for any non-canonical input, [`Error::BufferTooSmall`] if `dst` is
+/// shorter than [`decoded_len`].
+pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
+    let len = decoded_len(src.len()).ok_or(Error::InvalidBase64)?;
+    let dst = dst.get_mut(..len).ok_or(Error::BufferTooSmall)?;
+    let quads = src.chunks_exact(4);
+    let tail = quads.remainder();
+    let mut triples = dst.chunks_exact_mut(3);
+    // OR of every sextet: a single INVALID anywhere sets bits above the low six.
+    let mut bad = 0u32;
+    for (q, out) in quads.zip(&mut triples) {
+        let (a, b, c, d) = match *q {
+            [a, b, c, d] => (sextet(a), sextet(b), sextet(c), sextet(d)),
+            _ => return Err(Error::InvalidBase64),
+        };
+        bad |= a | b | c | d;
+        let v = (a << 18) | (b << 12) | (c << 6) | d;
+        out.copy_from_slice(&v.to_be_bytes()[1..]);
+    }
+    let rest = triples.into_remainder();
+    match (tail, rest) {
+        ([], []) => {}
+        (&[a, b], [x]) => {
+            let (a, b) = (sextet(a), sextet(b));
+            // Non-canonical if the 4 unused low bits of the last character are set.
+            bad |= a | b | ((b & 0x0f) << 6);
+            *x = ((a << 2) | (b >> 4)).to_be_bytes()[3];
+        }
+        (&[a, b, c], [x, y]) => {
+            let (a, b, c) = (sextet(a), sextet(b), sextet(c));
+            // Non-canonical if the 2 unused low bits of the last character are set.
+            bad |= a | b | c | ((c & 0x03) << 6);
+            let v = (a << 10) | (b << 4) | (c >> 2);
+            [_, _, *x, *y] = v.to_be_bytes();
+        }
+        _ => return Err(Error::InvalidBase64),
+    }
+    if bad & !0x3f == 0 {
+        Ok(len)
+    } else {
+        Err(Error::InvalidBase64)
+    }
+}
+
+/// Encodes `src` as unpadded base64url into the front of `dst`; returns the characters written.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] if `dst` is shorter than [`encoded_len`].
+pub fn encode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
+    let len = encoded_len(src.len()).ok_or(Error::BufferTooSmall)?;
+    let dst = dst.get_mut(..len).ok_or(Error::BufferTooSmall)?;
+    let triples = src.chunks_exact(3);
+    let tail = triples.remainder();
+    let mut quads = dst.chunks_exact_mut(4);
+    for (t, out) in triples.zip(&mut quads) {
+        let v = match *t {
+            [a, b, c] => u32::from_be_bytes([0, a, b, c]),
+            _ => return Err(Error::BufferTooSmall),
+        };
+        out.copy_from_slice(&[
+            char_of(v >> 18),
+            char_of(v >> 12),
+            char_of(v >> 6),
+            char_of(v),
+        ]);
+    }
+    match (tail, quads.into_remainder()) {
+        ([], []) => {}
+        (&[a], [x, y]) => {
+            let v = u32::from(a);
+            *x = char_of(v >> 2);
+            *y = char_of(v << 4);
+        }
+        (&[a, b], [x, y, z]) => {
+            let v = u32::from_be_bytes([0, 0, a, b]);
+            *x = char_of(v >> 10);
+            *y = char_of(v >> 4);
+            *z = char_of(v << 2);
+        }
+        _ => return Err(Error::BufferTooSmall),
+    }
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use proptest::prelude::*;
+
+    #[test]
+    fn rfc4648_section10_vectors() {
+        // RFC 4648 §10, without padding (identical in base64url for these inputs).
+        let table: &[(&[u8], &str)] = &[
+            (b"", ""),
+            (b"f", "Zg"),
+            (b"fo", "Zm8"),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg"),
+            (b"fooba", "Zm9vYmE"),
+            (b"foobar", "Zm9vYmFy"),
+        ];
+        for (raw, text) in table {
+            let mut enc = [0u8; 8];
+            let n = encode(raw, &mut enc).unwrap();
+            assert_eq!(&enc[..n], text.as_bytes());
+            let mut dec = [0u8; 6];
+            let n = decode(text.as_bytes(), &mut dec).unwrap();
+            assert_eq!(&dec[..n], *raw);
+        }
+    }
+
+    #[test]
+    fn url_alphabet_and_rejections() {
+        let mut out = [0u8; 8];
+        assert_eq!(decode(b"-_-_", &mut out), Ok(3));
+        assert_eq!(out[..3], [0xfb, 0xff, 0xbf]);
+        let table: &[&[u8]] = &[
+            b"Zg==",  // padding
+            b"Zm9v=", // padding, 4k+1 length
+            b"Z",     // 4k+1 length
+            b"Zh",    // unused bits set
+            b"Zm9",   // unused bits set
+            b"Zm+v",  // standard alphabet
+            b"Zm/v",  // standard alphabet
+            b"Zm 9v", // whitespace
+            b"Zm9v\n", b"Zm9\xc3",
+        ];
+        for input in table {
+            assert_eq!(
+                decode(input, &mut out),
+                Err(Error::InvalidBase64),
+                "{input:?}"
+            );
+        }
+        assert_eq!(decode(b"Zm9vYg", &mut out[..3]), Err(Error::BufferTooSmall));
+        assert_eq!(encode(b"foob", &mut out[..5]), Err(Error::BufferTooSmall));
+    }
+
+    proptest! {
+        #[test]
+        fn encode_matches_base64ct(raw in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut ours = [0u8; 300];
+            let n = encode(&raw, &mut ours).unwrap();
+            let mut theirs = [0u8; 300];
+            let want = Base64UrlUnpadded::encode(&raw, &mut theirs).unwrap();
+            prop_assert_eq!(&ours[..n], want.as_bytes());
+        }
+
+        /// Accepts exactly what `base64ct` accepts, with the same bytes: arbitrary strings over
+        /// the alphabet plus a few foreign characters, so non-canonical tails come up often.
+        #[test]
+        fn decode_matches_base64ct(text in "[A-Za-z0-9_=+/. -]{0,90}") {
+            let mut ours = [0u8; 90];
+            let mut theirs = [0u8; 90];
+            let got = decode(text.as_bytes(), &mut ours).map(|n| ours[..n].to_vec());
+            let want = Base64UrlUnpadded::decode(text.as_bytes(), &mut theirs)
+                .map(<[u8]>::to_vec)
+                .map_err(|_| Error::InvalidBase64);
+            prop_assert_eq!(got, want);
+        }
+    }
+}
