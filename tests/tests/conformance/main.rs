@@ -4,6 +4,7 @@
 
 mod interop;
 mod malformed;
+mod props;
 mod rfc7515;
 mod roundtrip;
 mod wycheproof;
