@@ -14,7 +14,9 @@ use core::fmt;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hprintln};
-use rotor_core::{sign, verify, verify_with, Claims, Error, Key, KeyRing, Validation};
+use rotor_core::{
+    ct_eq, sign, verify, verify_with, Claims, Error, Fingerprint, Key, KeyRing, Validation,
+};
 use serde::{Deserialize, Serialize};
 
 /// RFC 7515 Appendix A.1: the example HS256 JWS (line breaks removed).
@@ -460,6 +462,40 @@ fn keys_and_buffers() -> Outcome {
     )
 }
 
+/// SHA-256 of the RFC 7515 A.1 token, computed off the device with Python's `hashlib`.
+const RFC7515_A1_SHA256: [u8; 32] = [
+    0x8d, 0x4e, 0xf6, 0x53, 0x6d, 0xc8, 0x89, 0x5f, 0x25, 0x6c, 0x1e, 0x0d, 0x95, 0xdc, 0xd1, 0x97,
+    0x63, 0x03, 0x67, 0x32, 0xd6, 0x4a, 0x09, 0x5e, 0x44, 0xa9, 0x0e, 0xd4, 0x44, 0x26, 0x7a, 0xd3,
+];
+
+/// A token fingerprint is the SHA-256 of the token, and `ct_eq` tells equal from unequal.
+fn fingerprint_and_ct_eq() -> Outcome {
+    let fp = Fingerprint::of(RFC7515_A1_TOKEN.as_bytes());
+    ensure(
+        "Fingerprint::of(RFC 7515 A.1) == SHA-256 known answer",
+        fp.as_bytes() == &RFC7515_A1_SHA256,
+    )?;
+    ensure(
+        "fingerprint round-trips through bytes",
+        Fingerprint::from_bytes(RFC7515_A1_SHA256) == fp,
+    )?;
+    ensure(
+        "ct_eq(equal)",
+        ct_eq(DEVICE_TOKEN.as_bytes(), DEVICE_TOKEN.as_bytes()),
+    )?;
+    ensure(
+        "ct_eq(unequal, same length)",
+        !ct_eq(
+            RFC7515_A1_SHA256.as_slice(),
+            fp.as_bytes().map(|b| b ^ 1).as_slice(),
+        ),
+    )?;
+    ensure(
+        "ct_eq(different lengths)",
+        !ct_eq(DEVICE_TOKEN.as_bytes(), &DEVICE_TOKEN.as_bytes()[1..]),
+    )
+}
+
 /// One stack measurement; `Err` if the call inside failed.
 struct Peak {
     bytes: usize,
@@ -578,7 +614,7 @@ fn main() -> ! {
         ""
     };
     hprintln!("rotor-core on thumbv7m-none-eabi{}", zeroize);
-    let cases: [Case; 9] = [
+    let cases: [Case; 10] = [
         ("rfc7515_a1_verify", rfc7515_a1_verify),
         ("rfc7515_a1_expired", rfc7515_a1_expired),
         ("sign_known_answer_and_verify", sign_known_answer_and_verify),
@@ -587,6 +623,7 @@ fn main() -> ! {
         ("alg_none_rejected", alg_none_rejected),
         ("custom_claims_borrowed", custom_claims_borrowed),
         ("keys_and_buffers", keys_and_buffers),
+        ("fingerprint_and_ct_eq", fingerprint_and_ct_eq),
         ("stack_figures", stack_figures),
     ];
     let mut failed = 0u32;
