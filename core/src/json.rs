@@ -71,6 +71,7 @@ impl Normalizer<'_> {
         }
         self.put(b'"')?;
         loop {
+            self.plain_run();
             match self.next()? {
                 b'"' => return self.put(b'"'),
                 b'\\' => self.escape()?,
@@ -78,6 +79,23 @@ impl Normalizer<'_> {
                 b => self.put(b)?,
             }
         }
+    }
+
+    /// Copies the bytes up to the next `"`, `\` or control character in one move (none at all
+    /// while nothing has been shortened yet, as the text is then already in place).
+    fn plain_run(&mut self) {
+        let rest = self.buf.get(self.r..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(rest.len());
+        let end = self.r.wrapping_add(run);
+        // `w < r` and `end <= len` keep both ranges in bounds, so `copy_within` cannot panic.
+        if self.w < self.r && end <= self.buf.len() {
+            self.buf.copy_within(self.r..end, self.w);
+        }
+        self.r = end;
+        self.w = self.w.wrapping_add(run);
     }
 
     fn escape(&mut self) -> Result<(), Error> {
