@@ -8,7 +8,7 @@
 //!
 //! Decoding is exactly as strict as `base64ct`: only the 64 base64url characters, no padding, no
 //! length of the form `4k + 1`, and the unused low bits of the last character must be zero, so each
-//! byte string has one encoding only (RFC 4648 §3.5; RFC 7515 §2 forbids padding and line breaks).
+//! byte string has one encoding only (RFC 4648 §3.5; RFC 7515 §2: no padding, no line breaks).
 
 use crate::Error;
 

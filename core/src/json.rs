@@ -230,6 +230,118 @@ impl Normalizer<'_> {
 /// [`Error::InvalidJson`] for anything that is not a single well-formed object of valid UTF-8,
 /// or that nests deeper than [`MAX_DEPTH`].
 pub fn normalize_object(buf: &mut [u8]) -> Result<usize, Error> {
+    normalize_object_indexed(buf, &mut Index::new())
+}
+
+/// Most top-level members whose place [`normalize_object_indexed`] records.
+pub const MAX_INDEXED: usize = 16;
+
+/// Where one top-level member lies in canonical text: `"name":value` with the name from
+/// `name` to `value - 2` (before the closing quote and the colon), the value to `end`.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    name: u16,
+    value: u16,
+    end: u16,
+}
+
+/// The places of the top-level members of a canonical object, recorded while normalising it,
+/// so that reading the members needs no second scan of the text.
+///
+/// Holds up to [`MAX_INDEXED`] members of text shorter than 64 KiB; beyond that it records
+/// nothing and [`Index::members`] returns `None` (use [`Members`] then).
+pub struct Index {
+    spans: [Span; MAX_INDEXED],
+    len: usize,
+    overflow: bool,
+}
+
+impl Index {
+    /// An empty index.
+    pub const fn new() -> Self {
+        Self {
+            spans: [Span {
+                name: 0,
+                value: 0,
+                end: 0,
+            }; MAX_INDEXED],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// Records a member whose name's opening quote is at `quote` and whose value starts at `value`.
+    fn open(&mut self, quote: usize, value: usize) {
+        let span = match (u16::try_from(quote.wrapping_add(1)), u16::try_from(value)) {
+            (Ok(name), Ok(value)) => Span {
+                name,
+                value,
+                end: value,
+            },
+            _ => {
+                self.overflow = true;
+                return;
+            }
+        };
+        match self.spans.get_mut(self.len) {
+            Some(slot) if !self.overflow => {
+                *slot = span;
+                self.len = self.len.wrapping_add(1);
+            }
+            _ => self.overflow = true,
+        }
+    }
+
+    /// Records the end of the last member's value.
+    fn close(&mut self, end: usize) {
+        let slot = self.len.checked_sub(1).and_then(|i| self.spans.get_mut(i));
+        match (slot, u16::try_from(end)) {
+            (Some(span), Ok(end)) => span.end = end,
+            _ => self.overflow = true,
+        }
+    }
+
+    /// The members of `canonical` (the text this index was recorded for) as (name, raw value),
+    /// like [`Members`]; `None` if the object was too large to index.
+    pub fn members<'a>(
+        &self,
+        canonical: &'a [u8],
+    ) -> Option<impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone + 'a> {
+        if self.overflow {
+            return None;
+        }
+        // Every span was recorded by the normaliser, so `get` never fails on canonical text;
+        // should it, the member is dropped and `check_unique` refuses the object.
+        Some(self.spans.into_iter().take(self.len).filter_map(move |s| {
+            let name_end = usize::from(s.value).checked_sub(2)?;
+            let name = canonical.get(usize::from(s.name)..name_end)?;
+            let value = canonical.get(usize::from(s.value)..usize::from(s.end))?;
+            Some((name, value))
+        }))
+    }
+
+    /// Fails with [`Error::DuplicateMember`] if two indexed members share a name, and with
+    /// [`Error::InvalidJson`] if the index does not describe `canonical`.
+    pub fn check_unique(&self, canonical: &[u8]) -> Result<(), Error> {
+        let mut members = self.members(canonical).ok_or(Error::InvalidJson)?;
+        if members.clone().count() != self.len {
+            return Err(Error::InvalidJson);
+        }
+        while let Some((name, _)) = members.next() {
+            if members.clone().any(|(other, _)| other == name) {
+                return Err(Error::DuplicateMember);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`normalize_object`], also recording the place of each top-level member in `index`.
+///
+/// # Errors
+/// As [`normalize_object`].
+pub fn normalize_object_indexed(buf: &mut [u8], index: &mut Index) -> Result<usize, Error> {
+    *index = Index::new();
     if core::str::from_utf8(buf).is_err() {
         return Err(Error::InvalidJson);
     }
@@ -260,8 +372,12 @@ pub fn normalize_object(buf: &mut [u8]) -> Result<usize, Error> {
                     depth = depth.wrapping_sub(1);
                 } else {
                     if open == b'{' {
+                        let quote = n.w;
                         n.string()?;
                         n.expect(b':')?;
+                        if depth == 1 {
+                            index.open(quote, n.w);
+                        }
                     }
                     continue 'value;
                 }
@@ -296,12 +412,19 @@ pub fn normalize_object(buf: &mut [u8]) -> Result<usize, Error> {
             }
             n.skip_ws();
             let in_object = kinds & 1 == 1;
+            if depth == 1 {
+                index.close(n.w);
+            }
             match n.next()? {
                 b',' => {
                     n.put(b',')?;
                     if in_object {
+                        let quote = n.w;
                         n.string()?;
                         n.expect(b':')?;
+                        if depth == 1 {
+                            index.open(quote, n.w);
+                        }
                     }
                     continue 'value;
                 }
@@ -636,5 +759,63 @@ mod tests {
             unescape_into(br#"a\"bc"#, &mut out),
             Err(Error::BufferTooSmall)
         );
+    }
+
+    /// Normalises `input` with an index and checks the index reads the same members, and finds
+    /// the same duplicates, as a fresh walk of the canonical text.
+    fn index_agrees(input: &str) -> Result<(), Error> {
+        let mut buf = [0u8; 512];
+        buf[..input.len()].copy_from_slice(input.as_bytes());
+        let mut index = Index::new();
+        let n = normalize_object_indexed(&mut buf[..input.len()], &mut index)?;
+        let text = &buf[..n];
+        let walked: heapless::Vec<(&[u8], &[u8]), 32> = Members::new(text).collect();
+        let indexed: Option<heapless::Vec<(&[u8], &[u8]), 32>> =
+            index.members(text).map(Iterator::collect);
+        let result = match indexed {
+            Some(indexed) => {
+                assert_eq!(indexed, walked, "{input}");
+                assert_eq!(index.check_unique(text), check_unique(text), "{input}");
+                index.check_unique(text)
+            }
+            None => {
+                assert!(walked.len() > MAX_INDEXED, "{input}");
+                check_unique(text)
+            }
+        };
+        result
+    }
+
+    #[test]
+    fn index_matches_members() {
+        let mut many = heapless::String::<256>::new();
+        for i in 0..=MAX_INDEXED {
+            many.push_str(if i == 0 { "{" } else { "," }).unwrap();
+            core::fmt::write(&mut many, format_args!(r#""k{i}":{i}"#)).unwrap();
+        }
+        many.push('}').unwrap();
+        let table: &[&str] = &[
+            r#"{}"#,
+            r#"{"a":1}"#,
+            r#" { "a" : 1 , "b" : [ true , {"x":"y"} , [] ] , "cA" : "d\"e\/" } "#,
+            r#"{"":"","e":{},"f":{"g":{"h":[1,{"i":null}]}},"j":-1.5e3}"#,
+            r#"{"sub":"user-1","iat":1,"exp":2,"jti":"\u00e9\ud83d\ude00"}"#,
+            &many,
+        ];
+        for input in table {
+            assert_eq!(index_agrees(input), Ok(()), "{input}");
+        }
+    }
+
+    #[test]
+    fn index_finds_duplicates() {
+        assert_eq!(index_agrees(r#"{"a":{"a":1},"b":[{"a":2}]}"#), Ok(()));
+        for input in [
+            r#"{"a":1,"b":{"a":2},"a":3}"#,
+            r#"{"a":1, "\u0061":2}"#,
+            r#"{"x":1,"y":2,"x":{}}"#,
+        ] {
+            assert_eq!(index_agrees(input), Err(Error::DuplicateMember), "{input}");
+        }
     }
 }

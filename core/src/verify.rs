@@ -117,8 +117,8 @@ pub struct Unverified<'s> {
 /// [`Error::Malformed`], [`Error::InvalidBase64`], [`Error::InvalidJson`], [`Error::BufferTooSmall`].
 pub fn inspect<'s>(token: &str, scratch: &'s mut [u8]) -> Result<Unverified<'s>, Error> {
     let (h_seg, p_seg, _) = split(token.as_bytes())?;
-    let (header, rest) = decode_object(h_seg, scratch)?;
-    let (payload, _) = decode_object(p_seg, rest)?;
+    let (header, rest) = decode_object(h_seg, scratch, None)?;
+    let (payload, _) = decode_object(p_seg, rest, None)?;
     let text = |b| core::str::from_utf8(b).map_err(|_| Error::InvalidJson);
     Ok(Unverified {
         header: text(header)?,
@@ -141,8 +141,13 @@ fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
 }
 
 /// Decodes a base64url segment into the front of `buf` and canonicalises it as a JSON object.
-/// Returns the canonical text and the unused rest of `buf`.
-fn decode_object<'s>(segment: &[u8], buf: &'s mut [u8]) -> Result<(&'s [u8], &'s mut [u8]), Error> {
+/// Returns the canonical text and the unused rest of `buf`; records the members in `index`
+/// when given.
+fn decode_object<'s>(
+    segment: &[u8],
+    buf: &'s mut [u8],
+    index: Option<&mut json::Index>,
+) -> Result<(&'s [u8], &'s mut [u8]), Error> {
     // Header and payload are not secret (RFC 7515 §5.1), so the fast table decoder is used; it
     // is as strict as `base64ct`. A 4k+1 length (never canonical) fails in `decode`.
     // Unpadded base64: 4 characters per 3 bytes, and a 2- or 3-character tail for 1 or 2 bytes.
@@ -154,7 +159,10 @@ fn decode_object<'s>(segment: &[u8], buf: &'s mut [u8]) -> Result<(&'s [u8], &'s
     }
     let n = b64::decode(segment, &mut *buf)?;
     let (text, rest) = buf.split_at_mut(n);
-    let len = json::normalize_object(text)?;
+    let len = match index {
+        Some(index) => json::normalize_object_indexed(text, index)?,
+        None => json::normalize_object(text)?,
+    };
     let text: &'s [u8] = text;
     Ok((text.get(..len).ok_or(Error::InvalidJson)?, rest))
 }
@@ -186,8 +194,9 @@ fn verify_parts<'s>(
         return Err(Error::BadSignature);
     }
 
-    let (payload, arena) = decode_object(p_seg, scratch)?;
-    let (claims, arena) = registered_claims(payload, arena)?;
+    let mut index = json::Index::new();
+    let (payload, arena) = decode_object(p_seg, scratch, Some(&mut index))?;
+    let (claims, arena) = registered_claims(payload, &index, arena)?;
     check_claims(&claims, validation, now)?;
     Ok((claims, key_index, payload, arena))
 }
@@ -199,7 +208,7 @@ fn select_key(
     validation: &Validation<'_>,
     scratch: &mut [u8],
 ) -> Result<usize, Error> {
-    let (text, _) = decode_object(h_seg, scratch)?;
+    let (text, _) = decode_object(h_seg, scratch, None)?;
     let header = header::parse(text, validation)?;
     keys.iter()
         .position(|k| k.kid().map(str::as_bytes) == header.kid)
@@ -208,13 +217,32 @@ fn select_key(
 
 /// Reads the registered claims from a canonical payload, unescaping strings into `arena` when
 /// they hold escapes. Returns them with the unused rest of `arena`.
+///
+/// `index` is the member index recorded while normalising `payload`; an object too large for it
+/// is walked with [`Members`] instead, with the same checks.
 fn registered_claims<'s>(
     payload: &'s [u8],
+    index: &json::Index,
+    arena: &'s mut [u8],
+) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
+    match index.members(payload) {
+        Some(members) => {
+            index.check_unique(payload)?;
+            read_claims(members, arena)
+        }
+        None => {
+            json::check_unique(payload)?;
+            read_claims(Members::new(payload), arena)
+        }
+    }
+}
+
+fn read_claims<'s>(
+    members: impl Iterator<Item = (&'s [u8], &'s [u8])>,
     mut arena: &'s mut [u8],
 ) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
-    json::check_unique(payload)?;
     let mut c = RegisteredClaims::default();
-    for (name, value) in Members::new(payload) {
+    for (name, value) in members {
         match name {
             b"exp" => c.exp = Some(json::numeric_date(value)?),
             b"nbf" => c.nbf = Some(json::numeric_date(value)?),
