@@ -18,10 +18,14 @@ pub struct Verified<'s, T = ()> {
 }
 
 /// Scratch bytes that [`verify`], [`verify_with`] and [`inspect`] need for a token of
-/// `token_len` bytes: room for the decoded payload and as much again for unescaped strings.
+/// `token_len` bytes.
+///
+/// A payload of `P` bytes (at most 3/4 of the token) needs `P` for itself, up to `P` more for
+/// the unescaped `iss`, `sub` and `jti`, and, in [`verify_with`], up to `P` again for the longest
+/// string the caller's type unescapes (which may be one of those three, read a second time).
 #[must_use]
 pub const fn scratch_len(token_len: usize) -> usize {
-    (token_len / 4).saturating_add(1).saturating_mul(6)
+    (token_len / 4).saturating_add(1).saturating_mul(9)
 }
 
 /// Verifies an HS256 token and checks its registered claims.
