@@ -268,6 +268,7 @@ fn typ() {
         (r#""\u004aWT""#, &[], Ok(())),
         (r#""application/jwt""#, &[], Ok(())),
         (r#""APPLICATION/JWT""#, &[], Ok(())),
+        (r#""application\/jwt""#, &[], Ok(())),
         (r#""JWS""#, &[], Err(Error::UnsupportedType)),
         (r#""""#, &[], Err(Error::UnsupportedType)),
         (r#""JWT ""#, &[], Err(Error::UnsupportedType)),
@@ -353,6 +354,12 @@ fn kid() {
             "header {header}"
         );
     }
+    // No keys at all.
+    let token = forge(&k1, r#"{"alg":"HS256","kid":"k1"}"#, &payload);
+    assert_eq!(
+        run(&token, &[], &Validation::new(), NOW),
+        Err(Error::UnknownKeyId)
+    );
     // A key without an id does not answer to a header that names one.
     let plain = test_key();
     let token = forge(&plain, r#"{"alg":"HS256","kid":"k1"}"#, &payload);
@@ -951,4 +958,43 @@ fn sign_buffer_too_small() {
     )
     .expect("verifies");
     assert_eq!(ok.claims.sub, claims.sub);
+}
+
+#[test]
+fn scratch_len_is_enough_when_registered_claims_are_escaped() {
+    #[derive(serde::Deserialize)]
+    struct OnlyExp {
+        exp: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct WithSub {
+        sub: heapless::String<4096>,
+    }
+    let key = test_key();
+    for n in [10, 100, 1000] {
+        // Each of iss, sub and jti holds an escape, so each is unescaped into the scratch; the
+        // caller's type then meets them again (ignored, or read into an owned string).
+        let s = format!("{}\\\"", "x".repeat(n));
+        let payload = format!(r#"{{"exp":{EXP},"iss":"{s}","sub":"{s}","jti":"{s}"}}"#);
+        let token = forge(&key, HEADER, &payload);
+        let v = Validation::new().max_token_len(usize::MAX);
+        let mut scratch = scratch_for(&token);
+        let got =
+            verify_with::<OnlyExp, _>(&token, &key, &v, NOW, &mut scratch).map(|ok| ok.custom.exp);
+        assert_eq!(
+            got,
+            Ok(EXP),
+            "ignored claims, n = {n}, token {} bytes",
+            token.len()
+        );
+        let mut scratch = scratch_for(&token);
+        let got = verify_with::<WithSub, _>(&token, &key, &v, NOW, &mut scratch)
+            .map(|ok| ok.custom.sub.len());
+        assert_eq!(
+            got,
+            Ok(n + 1),
+            "sub re-read, n = {n}, token {} bytes",
+            token.len()
+        );
+    }
 }
