@@ -120,7 +120,8 @@ impl Normalizer<'_> {
                         if !(0xdc00..=0xdfff).contains(&lo) {
                             return Err(Error::InvalidJson);
                         }
-                        0x10000 | ((hi & 0x3ff) << 10) | (lo & 0x3ff)
+                        // RFC 2781 §2.2: U = 0x10000 + the 20 bits (an addition: the high half reaches bit 19).
+                        0x10000u32.wrapping_add(((hi & 0x3ff) << 10) | (lo & 0x3ff))
                     }
                     0xdc00..=0xdfff => return Err(Error::InvalidJson),
                     v => v,
@@ -643,6 +644,11 @@ mod tests {
                 r#"{"a":1,"b":[true,false,null]}"#,
             ),
             (r#"{"a":"\/\u00e9\ud83d\ude00"}"#, "{\"a\":\"/é😀\"}"),
+            // Found by fuzzing (decode_parts): planes above 1 need an addition, not an OR.
+            (
+                r#"{"a":"\ud86d\ude00\udbff\udfff"}"#,
+                "{\"a\":\"\u{2b600}\u{10ffff}\"}",
+            ),
             (
                 r#"{"a":"\u0022\u005c\u000a\u0001"}"#,
                 r#"{"a":"\"\\\n\u0001"}"#,
