@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use rocket::fairing::AdHoc;
+use rocket::tokio;
 use rocket_db_pools::Database;
 
 use crate::config::Config;
@@ -45,10 +46,10 @@ pub fn stage() -> AdHoc {
             }
             let (cfg, pool) = (cfg.clone(), (**db).clone());
             let mut shutdown = rocket.shutdown();
-            rocket::tokio::spawn(async move {
-                let mut tick = rocket::tokio::time::interval(Duration::from_secs(every));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(every));
                 loop {
-                    rocket::tokio::select! {
+                    tokio::select! {
                         _ = &mut shutdown => break,
                         _ = tick.tick() => match sweep(&pool, &cfg, tokens::now()).await {
                             Ok(s) if s.sessions + s.tokens > 0 => log::info!(

@@ -202,11 +202,12 @@ impl Config {
     ///
     /// # Errors
     /// The figment error, which names the offending key.
-    pub fn from_figment(figment: &Figment) -> Result<Self, rocket::figment::Error> {
+    pub fn from_figment(figment: &Figment) -> Result<Self, Box<rocket::figment::Error>> {
         figment
             .clone()
             .merge(Env::raw().only(&ORIGINAL_ENV))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The validation policy for tokens of this service.
@@ -277,25 +278,23 @@ impl Keys {
     /// # Errors
     /// A message a operator can act on: which secret is missing, short or repeated.
     pub fn from_config(cfg: &Config, allow_ephemeral: bool) -> Result<Self, String> {
-        let (access, refresh, ephemeral) = match (
-            &cfg.access_token_secret,
-            &cfg.refresh_token_secret,
-        ) {
-            (Some(a), Some(r)) => (a.clone(), r.clone(), false),
-            (None, None) if allow_ephemeral => (random_secret(), random_secret(), true),
-            (a, _) => {
-                let missing = if a.is_none() {
-                    "ACCESS_TOKEN_SECRET"
-                } else {
-                    "REFRESH_TOKEN_SECRET"
-                };
-                return Err(format!(
+        let (access, refresh, ephemeral) =
+            match (&cfg.access_token_secret, &cfg.refresh_token_secret) {
+                (Some(a), Some(r)) => (a.clone(), r.clone(), false),
+                (None, None) if allow_ephemeral => (random_secret(), random_secret(), true),
+                (a, _) => {
+                    let missing = if a.is_none() {
+                        "ACCESS_TOKEN_SECRET"
+                    } else {
+                        "REFRESH_TOKEN_SECRET"
+                    };
+                    return Err(format!(
                     "{missing} is not set: set both ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET \
                          (or access_token_secret / refresh_token_secret in Rocket.toml); \
                          the release profile never generates secrets"
                 ));
-            }
-        };
+                }
+            };
         if access.expose() == refresh.expose() {
             return Err("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ".into());
         }

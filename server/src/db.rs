@@ -205,17 +205,29 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_unavailable(&code)
+            } else {
+                postgres_unavailable(&code)
+            }
+        }
         _ => false,
     }
 }
 
-/// SQLite result codes (numeric) and PostgreSQL SQLSTATEs that mean "try again later".
-fn unavailable_code(code: &str) -> bool {
-    if let Ok(n) = code.parse::<u32>() {
-        // SQLITE_BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14 (primary codes).
-        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
-    }
+/// SQLite result codes that mean "try again later": SQLITE_BUSY 5, LOCKED 6, READONLY 8,
+/// IOERR 10, FULL 13, CANTOPEN 14 (primary codes; extended codes keep them in the low byte).
+fn sqlite_unavailable(code: &str) -> bool {
+    code.parse::<u32>()
+        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+}
+
+/// PostgreSQL SQLSTATEs that mean "try again later".
+fn postgres_unavailable(code: &str) -> bool {
     // 08: connection exception; 53: insufficient resources (disk full, out of memory,
     // too many connections); 57P01-57P05: shutdown, crash, cannot connect now;
     // 40001/40P01: serialization failure, deadlock; 25006: read-only transaction (a standby).
@@ -260,13 +272,17 @@ mod tests {
 
     #[test]
     fn unavailable_codes() {
-        for code in [
-            "5", "517", "6", "13", "8", "10", "266", "14", "08006", "57P01", "53100", "40001",
-        ] {
-            assert!(unavailable_code(code), "{code}");
+        for code in ["5", "517", "6", "13", "8", "10", "266", "14"] {
+            assert!(sqlite_unavailable(code), "{code}");
         }
-        for code in ["19", "2067", "1", "23505", "42P01", "22001"] {
-            assert!(!unavailable_code(code), "{code}");
+        for code in ["19", "2067", "1", "11"] {
+            assert!(!sqlite_unavailable(code), "{code}");
+        }
+        for code in ["08006", "57P01", "53100", "40001", "40P01"] {
+            assert!(postgres_unavailable(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001"] {
+            assert!(!postgres_unavailable(code), "{code}");
         }
     }
 

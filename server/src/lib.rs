@@ -16,14 +16,22 @@ pub mod sessions;
 pub mod store;
 pub mod tokens;
 
+use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
 pub use routes::routes;
 
-/// The whole service: configuration, database, routes, error envelope, expired-row sweeper.
+/// The whole service: configuration, database, routes, error envelope, expired-row sweeper,
+/// configured from `Rocket.toml` and `ROCKET_*` like any Rocket application.
 #[must_use]
 pub fn rocket() -> Rocket<Build> {
-    rocket::build()
+    custom(rocket::Config::figment())
+}
+
+/// The whole service with a configuration of your own (tests, embedding).
+#[must_use]
+pub fn custom(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
         .attach(config::stage())
         .attach(db::stage())
         .attach(routes::stage())

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use rocket::tokio;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -32,7 +33,7 @@ fn hasher(cfg: &Config) -> Result<Argon2<'static>, ApiError> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    rocket::tokio::task::spawn_blocking(f).await.map_err(|e| {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
         log::error!("rotor: password task failed: {e}");
         ApiError::internal()
     })
