@@ -19,6 +19,7 @@ mod error;
 mod header;
 mod json;
 mod key;
+mod ser;
 mod sign;
 mod verify;
 

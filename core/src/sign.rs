@@ -36,7 +36,7 @@ pub fn sign<'b, T: Serialize + ?Sized>(
     // Serialise right after the header, then move the JSON to the end of the buffer and encode it
     // forward in chunks. The encoded text grows by 4/3, but the token's own length leaves room
     // for the write position never to reach bytes not yet read.
-    let json_len = serde_json_core::to_slice(
+    let json_len = crate::ser::to_slice(
         claims,
         buf.get_mut(body_start..).ok_or(Error::BufferTooSmall)?,
     )
