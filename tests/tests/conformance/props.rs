@@ -197,3 +197,132 @@ proptest! {
         }
     }
 }
+
+/// Any JSON value, nested a few levels, for claims the verifier must skip.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        text(8).prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(text(4), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// One top-level member: a name (perhaps spelled with escapes) and its raw JSON value.
+#[derive(Clone, Debug)]
+struct Member {
+    name: String,
+    escaped_name: bool,
+    value: String,
+}
+
+fn member() -> impl Strategy<Value = Member> {
+    let registered = ["exp", "nbf", "iat", "iss", "sub", "jti", "aud"];
+    let names = prop::sample::select(
+        registered
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain((0..40).map(|i| format!("m{i}")))
+            .collect::<Vec<_>>(),
+    );
+    (
+        names,
+        any::<bool>(),
+        json_value(),
+        text(12),
+        (NOW + 1)..=u64::MAX,
+        0..=NOW,
+    )
+        .prop_map(|(name, escaped_name, any_value, s, future, past)| {
+            // Registered claims get values of their type, so the outcome depends on structure.
+            let value = match name.as_str() {
+                "exp" => future.to_string(),
+                "nbf" | "iat" => past.to_string(),
+                "iss" | "sub" | "jti" => serde_json::to_string(&s).expect("string"),
+                "aud" => serde_json::to_string(&[s]).expect("array"),
+                _ => serde_json::to_string(&any_value).expect("value"),
+            };
+            Member {
+                name,
+                escaped_name,
+                value,
+            }
+        })
+}
+
+fn object_text(members: &[Member]) -> String {
+    let body: Vec<String> = members
+        .iter()
+        .map(|m| {
+            let name = if m.escaped_name {
+                // Every character as \uXXXX: the same name once decoded (RFC 8259 §7).
+                m.name
+                    .chars()
+                    .map(|c| format!("\\u{:04x}", u32::from(c)))
+                    .collect()
+            } else {
+                m.name.clone()
+            };
+            format!("\"{name}\" : {}", m.value)
+        })
+        .collect();
+    format!("{{ {} }}", body.join(" , "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Objects of 0 to 40 top-level members (around and past any fixed-size member index):
+    /// duplicates are found after decoding escapes, registered claims read as serde_json reads
+    /// them, and everything else is skipped.
+    #[test]
+    fn claims_objects_of_any_size_match_serde_json(
+        mut members in prop::collection::vec(member(), 0..40),
+        unique in any::<bool>(),
+    ) {
+        if unique {
+            let mut seen = std::collections::HashSet::new();
+            members.retain(|m| seen.insert(m.name.clone()));
+        }
+        let key = test_key();
+        let payload = object_text(&members);
+        let token = rotor_tests::forge(&key, r#"{"alg":"HS256"}"#, &payload);
+        let mut seen = std::collections::HashSet::new();
+        let duplicate = members.iter().any(|m| !seen.insert(m.name.as_str()));
+        // serde_json keeps the last of duplicate members; rotor-core refuses them (RFC 7519 §4).
+        let reference: serde_json::Value = serde_json::from_str(&payload).expect("valid JSON");
+        let aud = reference.get("aud").map(|a| a[0].as_str().expect("string").to_owned());
+        let mut v = Validation::new().leeway(0).max_token_len(usize::MAX).require_exp(false);
+        if let Some(aud) = &aud {
+            v = v.audience(aud);
+        }
+        let mut scratch = scratch_for(&token);
+        let got = verify(&token, &key, &v, NOW, &mut scratch);
+        if duplicate {
+            prop_assert_eq!(got.map(|_| ()), Err(Error::DuplicateMember), "{}", payload);
+            return Ok(());
+        }
+        let got = got.map_err(|e| TestCaseError::fail(format!("{e}: {payload}")))?;
+        prop_assert_eq!(got.claims.aud.is_some(), aud.is_some());
+        let s = |name: &str| reference.get(name).map(|v| v.as_str().expect("string").to_owned());
+        let n = |name: &str| reference.get(name).map(|v| v.as_u64().expect("u64"));
+        prop_assert_eq!(got.claims.iss.map(str::to_owned), s("iss"));
+        prop_assert_eq!(got.claims.sub.map(str::to_owned), s("sub"));
+        prop_assert_eq!(got.claims.jti.map(str::to_owned), s("jti"));
+        prop_assert_eq!(got.claims.exp, n("exp"));
+        prop_assert_eq!(got.claims.nbf, n("nbf"));
+        prop_assert_eq!(got.claims.iat, n("iat"));
+    }
+}

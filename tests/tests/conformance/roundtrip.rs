@@ -326,3 +326,30 @@ fn inspect_shows_canonical_text() {
         serde_json::from_str(r#"{ "sub" : "\u00e9\/\"" , "exp" : 1 }"#).expect("json");
     assert_eq!(a, b);
 }
+
+#[test]
+fn payloads_larger_than_64_kib_are_read_in_full() {
+    let key = test_key();
+    let v = Validation::new().max_token_len(usize::MAX).issuer("far");
+    let pad = "p".repeat(70_000);
+    // Registered claims after 64 KiB of text, and a duplicate that far in.
+    let ok = format!(r#"{{"pad":"{pad}","iss":"far","exp":{EXP}}}"#);
+    let dup = format!(r#"{{"exp":{EXP},"pad":"{pad}","iss":"far","exp":{EXP}}}"#);
+    let token = forge(&key, HEADER, &ok);
+    let mut scratch = scratch_for(&token);
+    let got = verify(&token, &key, &v, NOW, &mut scratch).map(|ok| (ok.claims.iss, ok.claims.exp));
+    assert_eq!(got, Ok((Some("far"), Some(EXP))));
+    let token = forge(&key, HEADER, &dup);
+    let mut scratch = scratch_for(&token);
+    assert_eq!(
+        verify(&token, &key, &v, NOW, &mut scratch).map(|_| ()),
+        Err(Error::DuplicateMember)
+    );
+    // Many members, none repeated, registered claims last.
+    let many: Vec<String> = (0..200).map(|i| format!(r#""m{i}":{i}"#)).collect();
+    let payload = format!(r#"{{{},"iss":"far","exp":{EXP}}}"#, many.join(","));
+    let token = forge(&key, HEADER, &payload);
+    let mut scratch = scratch_for(&token);
+    let got = verify(&token, &key, &v, NOW, &mut scratch).map(|ok| (ok.claims.iss, ok.claims.exp));
+    assert_eq!(got, Ok((Some("far"), Some(EXP))));
+}
