@@ -7,6 +7,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod binary;
 mod common;
 mod faults;
 mod processes;
