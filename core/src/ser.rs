@@ -150,8 +150,11 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
     fn serialize_f64(self, v: f64) -> Result {
         self.0.serialize_f64(v)
     }
+    /// A one-character string, as `serde_json` writes it: `serde-json-core` 0.7 panics here
+    /// (`unreachable!`), and signing must never panic.
     fn serialize_char(self, v: char) -> Result {
-        self.0.serialize_char(v)
+        let mut utf8 = [0u8; 4];
+        self.serialize_str(v.encode_utf8(&mut utf8))
     }
 
     fn serialize_str(mut self, v: &str) -> Result {
