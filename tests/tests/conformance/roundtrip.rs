@@ -353,3 +353,36 @@ fn payloads_larger_than_64_kib_are_read_in_full() {
     let got = verify(&token, &key, &v, NOW, &mut scratch).map(|ok| (ok.claims.iss, ok.claims.exp));
     assert_eq!(got, Ok((Some("far"), Some(EXP))));
 }
+
+#[test]
+fn char_claims_sign_as_one_character_strings() {
+    #[derive(Serialize)]
+    struct WithChars {
+        exp: u64,
+        chars: [char; 6],
+    }
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Back {
+        chars: [HString<4>; 6],
+    }
+    let chars = ['a', '"', '\\', '\n', '\u{1}', '😀'];
+    let mut buf = [0u8; 256];
+    let token = sign(&test_key(), &WithChars { exp: EXP, chars }, &mut buf)
+        .expect("char claims sign")
+        .to_owned();
+    let payload = payload_text(&token);
+    let reference: Vec<char> = serde_json::from_str::<serde_json::Value>(&payload).expect("json")
+        ["chars"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| c.as_str().expect("string").parse().expect("one char"))
+        .collect();
+    assert_eq!(reference, chars);
+    let mut scratch = scratch_for(&token);
+    let ok = verify_with::<Back, _>(&token, &test_key(), &Validation::new(), NOW, &mut scratch)
+        .expect("verifies");
+    for (got, want) in ok.custom.chars.iter().zip(chars) {
+        assert_eq!(got.as_str(), want.to_string());
+    }
+}
