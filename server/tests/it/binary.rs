@@ -46,8 +46,20 @@ async fn release_profile_refuses_to_start_without_secrets() {
         .expect("exits by itself")
         .unwrap();
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut out).await.unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
     assert!(!status.success());
     assert!(
         out.contains("refusing to start: ACCESS_TOKEN_SECRET is not set"),
@@ -82,12 +94,21 @@ async fn debug_binary_starts_with_no_setup() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(health.status(), 200);
-    assert!(dir.join("rotor.db").exists(), "SQLite file created in the working directory");
+    assert!(
+        dir.join("rotor.db").exists(),
+        "SQLite file created in the working directory"
+    );
     child.start_kill().unwrap();
     let _ = child.wait().await;
     // Rocket's logger writes to stdout.
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
     assert!(out.contains("generated EPHEMERAL secrets"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }

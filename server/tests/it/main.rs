@@ -10,6 +10,7 @@ mod api;
 mod binary;
 mod common;
 mod faults;
+mod mount;
 mod processes;
 mod race;
 mod rotation;
