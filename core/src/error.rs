@@ -19,7 +19,8 @@ pub enum Error {
     // --- encoding ---
     /// A segment is not canonical unpadded base64url (RFC 7515 §2).
     InvalidBase64,
-    /// A decoded segment is not a well-formed UTF-8 JSON object (RFC 8259), or nests too deeply.
+    /// A decoded segment is not a well-formed UTF-8 JSON object (RFC 8259), nests too deeply, or
+    /// is a header of more than 32 members.
     InvalidJson,
     /// A JSON object repeats a member name (RFC 7515 §4, RFC 7519 §4).
     DuplicateMember,

@@ -3,6 +3,12 @@
 use crate::json::{self, Members};
 use crate::{Error, Validation};
 
+/// Most members a header may have. RFC 7515 §4.1 registers 11 header parameters and a real
+/// header has a handful. The header is parsed before the MAC is checked, and the duplicate check
+/// compares every pair of names, so an unbounded count would let an unauthenticated 8 KiB header
+/// cost milliseconds of CPU (OWASP: limit the work done on untrusted input).
+pub const MAX_HEADER_MEMBERS: usize = 32;
+
 /// What verification needs from a parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header<'a> {
@@ -20,8 +26,9 @@ pub struct Header<'a> {
 ///   RFC 7519 §5.1), or one of the caller's extra types, with or without `application/`
 ///   (RFC 8725 §3.11, RFC 9068 §4).
 /// - Member names are unique (RFC 7515 §4).
+/// - At most [`MAX_HEADER_MEMBERS`] members.
 pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Header<'a>, Error> {
-    json::check_unique(canonical)?;
+    check_names(canonical)?;
     let mut alg_ok = false;
     let mut kid = None;
     for (name, value) in Members::new(canonical) {
@@ -43,6 +50,21 @@ pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Hea
         return Err(Error::UnsupportedAlgorithm);
     }
     Ok(Header { kid })
+}
+
+/// Fails with [`Error::InvalidJson`] past [`MAX_HEADER_MEMBERS`] members and with
+/// [`Error::DuplicateMember`] if a name repeats; one pass over the text, names kept on the stack.
+fn check_names(canonical: &[u8]) -> Result<(), Error> {
+    let mut names: [&[u8]; MAX_HEADER_MEMBERS] = [&[]; MAX_HEADER_MEMBERS];
+    let mut count = 0usize;
+    for (name, _) in Members::new(canonical) {
+        if names.get(..count).is_some_and(|seen| seen.contains(&name)) {
+            return Err(Error::DuplicateMember);
+        }
+        *names.get_mut(count).ok_or(Error::InvalidJson)? = name;
+        count = count.wrapping_add(1);
+    }
+    Ok(())
 }
 
 fn type_allowed(typ: &[u8], extra: &[&str]) -> bool {
@@ -94,6 +116,23 @@ mod tests {
             check(r#"{"alg":"HS256","typ":"application/AT+jwt"}"#),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn member_count_is_bounded() {
+        use core::fmt::Write;
+        for (count, want) in [
+            (MAX_HEADER_MEMBERS, Ok(None)),
+            (MAX_HEADER_MEMBERS + 1, Err(Error::InvalidJson)),
+        ] {
+            let mut header = heapless::String::<1024>::new();
+            header.push_str(r#"{"alg":"HS256""#).unwrap();
+            for i in 1..count {
+                write!(header, r#","x{i}":0"#).unwrap();
+            }
+            header.push('}').unwrap();
+            assert_eq!(check(&header), want, "{count} members");
+        }
     }
 
     #[test]
