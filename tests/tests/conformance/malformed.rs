@@ -244,6 +244,27 @@ fn header() {
             "header {header}"
         );
     }
+    // At most 32 header members: the header is read before the MAC, so its cost is bounded.
+    for (count, want) in [
+        (32, Ok(())),
+        (33, Err(Error::InvalidJson)),
+        (900, Err(Error::InvalidJson)),
+    ] {
+        let extra: String = (1..count).map(|i| format!(r#","x{i}":0"#)).collect();
+        let header = format!(r#"{{"alg":"HS256"{extra}}}"#);
+        let token = forge(&key, &header, &payload);
+        assert_eq!(
+            run(
+                &token,
+                &[test_key()],
+                &Validation::new().max_token_len(usize::MAX),
+                NOW
+            )
+            .map(|_| ()),
+            want,
+            "{count} header members"
+        );
+    }
     // Not UTF-8.
     let token = sign_segments(
         &key,
