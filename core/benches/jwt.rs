@@ -5,11 +5,16 @@
 //! Every library signs the same claims (`sub`, `iat`, `exp`, `jti`) with the same secret, and
 //! verifies its own token with its default checks (signature, `alg`, `exp`), deserialising the
 //! claims. Run with `cargo bench -p rotor-core --bench jwt`; results are in `benches/RESULTS.md`.
+//!
+//! On a shared machine, set `ROTOR_BENCH_CPU_TIME=1` to measure the benchmark thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`) instead of wall-clock time, so that time spent descheduled while
+//! other processes run is not counted.
 
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BatchSize, Criterion};
 use hmac::{Hmac, KeyInit, Mac};
 use jwt_compact::AlgorithmExt as _;
 use jwt_simple::algorithms::MACLike as _;
@@ -47,7 +52,34 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn benches(c: &mut Criterion) {
+/// The CPU time of the calling thread, formatted like wall-clock time.
+struct ThreadCpuTime(WallTime);
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = std::time::Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, i: Self::Intermediate) -> Self::Value {
+        i.elapsed()
+    }
+    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
+        *v1 + *v2
+    }
+    fn zero(&self) -> Self::Value {
+        std::time::Duration::ZERO
+    }
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_secs_f64() * 1e9
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.0.formatter()
+    }
+}
+
+fn benches<M: Measurement>(c: &mut Criterion<M>) {
     // The libraries other than rotor-core read the system clock, so the claims are current.
     let iat = now();
     let exp = iat + TTL;
@@ -226,5 +258,16 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(jwt, benches);
-criterion_main!(jwt);
+fn main() {
+    if std::env::var_os("ROTOR_BENCH_CPU_TIME").is_some() {
+        eprintln!("measuring thread CPU time (ROTOR_BENCH_CPU_TIME is set)");
+        benches(
+            &mut Criterion::default()
+                .with_measurement(ThreadCpuTime(WallTime))
+                .configure_from_args(),
+        );
+    } else {
+        benches(&mut Criterion::default().configure_from_args());
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
