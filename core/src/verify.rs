@@ -120,7 +120,7 @@ pub struct Unverified<'s> {
 /// # Errors
 /// [`Error::Malformed`], [`Error::InvalidBase64`], [`Error::InvalidJson`], [`Error::BufferTooSmall`].
 pub fn inspect<'s>(token: &str, scratch: &'s mut [u8]) -> Result<Unverified<'s>, Error> {
-    let (h_seg, p_seg, _) = split(token.as_bytes())?;
+    let (h_seg, p_seg, _) = split(token)?;
     let (header, rest) = decode_object(h_seg, scratch, None)?;
     let (payload, _) = decode_object(p_seg, rest, None)?;
     let text = |b| core::str::from_utf8(b).map_err(|_| Error::InvalidJson);
@@ -133,11 +133,11 @@ pub fn inspect<'s>(token: &str, scratch: &'s mut [u8]) -> Result<Unverified<'s>,
 type Segments<'t> = (&'t [u8], &'t [u8], &'t [u8]);
 
 /// Splits a compact JWS into header, payload and signature segments.
-fn split(token: &[u8]) -> Result<Segments<'_>, Error> {
-    let mut parts = token.splitn(3, |&b| b == b'.');
-    let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(Error::Malformed);
-    };
+fn split(token: &str) -> Result<Segments<'_>, Error> {
+    // `str::split_once` with a `char` finds the dots with a word-at-a-time search.
+    let (h, rest) = token.split_once('.').ok_or(Error::Malformed)?;
+    let (p, s) = rest.split_once('.').ok_or(Error::Malformed)?;
+    let (h, p, s) = (h.as_bytes(), p.as_bytes(), s.as_bytes());
     if h.is_empty() || p.is_empty() || s.is_empty() || s.contains(&b'.') {
         return Err(Error::Malformed);
     }
@@ -180,12 +180,12 @@ fn verify_parts<'s>(
     now: u64,
     scratch: &'s mut [u8],
 ) -> Result<Parts<'s>, Error> {
-    let token = token.as_bytes();
     if token.len() > validation.max_token_len {
         return Err(Error::TooLarge);
     }
     let (h_seg, p_seg, s_seg) = split(token)?;
     let signing_input = token
+        .as_bytes()
         .get(..h_seg.len().wrapping_add(1).wrapping_add(p_seg.len()))
         .ok_or(Error::Malformed)?;
 
