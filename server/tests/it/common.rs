@@ -354,7 +354,7 @@ macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[rocket::async_test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     let db = $crate::common::TestDb::new($crate::common::Kind::Sqlite, stringify!($name))
                         .await
@@ -365,7 +365,7 @@ macro_rules! both_backends {
         }
         mod postgres {
             $(
-                #[rocket::async_test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     let test = concat!(module_path!(), "::", stringify!($name));
                     let Some(db) = $crate::common::TestDb::new($crate::common::Kind::Postgres, test).await else {

@@ -271,3 +271,105 @@ async fn postgres_cluster_restart() {
     assert_eq!(refresh(&client, &p3.refresh()).await.status, Status::Ok);
     assert_eq!(token_rows(&client, &sid_of(&login.refresh())).await, 4);
 }
+
+/// A tmpfs mount for the SQLite file, unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "rotor-full-{}-{}",
+            std::process::id(),
+            &rotor_server::tokens::random_id()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("mount")
+            .success();
+        assert!(ok, "mount -t tmpfs (needs root with CAP_SYS_ADMIN)");
+        Self(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Fills the file system of `path` with a filler file until it is full.
+fn fill(path: &std::path::Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 4096];
+    for _ in 0..1_000_000 {
+        if f.write_all(&block).and_then(|()| f.sync_all()).is_err() {
+            return;
+        }
+    }
+    panic!("the file system never filled up");
+}
+
+/// SQLite on a full disk: 503 with `Retry-After`, no committed rotation lost, and recovery once
+/// space is freed. Opt-in (`ROTOR_FAULT_TESTS=1`): it mounts a small tmpfs, which needs root.
+#[rocket::async_test]
+async fn sqlite_full_disk_gives_503_and_loses_nothing() {
+    if std::env::var("ROTOR_FAULT_TESTS").as_deref() != Ok("1") {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"\n*** SKIPPED faults::sqlite_full_disk_gives_503_and_loses_nothing: set ROTOR_FAULT_TESTS=1 (needs root to mount a tmpfs) ***\n",
+        );
+        return;
+    }
+    let fs = Tmpfs::mount("2m");
+    let url = format!("sqlite://{}", fs.0.join("rotor.db").display());
+    let db = TestDb::new(Kind::Sqlite, "faults::sqlite_full_disk")
+        .await
+        .unwrap();
+    let client = client_with(
+        &db,
+        |f| {
+            f.merge(("databases.rotor.url", url))
+                .merge(("databases.rotor.busy_timeout_ms", 300))
+        },
+        false,
+    )
+    .await;
+    let login = login_new(&client).await;
+    let filler = fs.0.join("filler");
+    fill(&filler);
+
+    // Rotate until a write needs space the disk no longer has (WAL pages already allocated
+    // may absorb a few rotations first). Every 200 is a committed rotation.
+    let mut token = login.refresh();
+    let mut committed = 0;
+    let mut saw_503 = false;
+    for _ in 0..500 {
+        let r = refresh(&client, &token).await;
+        if r.status == Status::Ok {
+            token = r.refresh();
+            committed += 1;
+            continue;
+        }
+        r.assert_error(503, "Service temporarily unavailable, retry later");
+        assert_eq!(r.retry_after.as_deref(), Some("5"));
+        saw_503 = true;
+        break;
+    }
+    assert!(saw_503, "a full disk must give 503");
+    eprintln!("full disk: {committed} rotations committed before the first 503");
+    std::fs::remove_file(&filler).unwrap();
+    // The token refused with 503 was not consumed: it rotates now.
+    let (p, _) = refresh_until_ok(&client, &token, Duration::from_secs(10)).await;
+    assert_eq!(refresh(&client, &p.refresh()).await.status, Status::Ok);
+    assert_eq!(
+        token_rows(&client, &sid_of(&login.refresh())).await,
+        1 + committed + 2,
+        "every committed rotation is there, nothing doubled"
+    );
+    drop(client);
+}
