@@ -6,11 +6,54 @@
 //! serializer. Containers are written here with exactly the punctuation `serde-json-core` uses,
 //! so that their members go through [`Fast`] too; tests compare the output with
 //! `serde_json_core::to_slice` on every kind of value.
+//!
+//! Where `serde-json-core` would panic or write text that is not JSON (`char`, 128-bit integers,
+//! tuple variants, raw bytes, non-string map keys, a `Serialize` impl's own error), [`Fast`]
+//! writes what `serde_json` writes or returns [`Error::Unsupported`]: signing never panics.
 
-use serde::ser::{self, Serialize};
-use serde_json_core::ser::{Error, Serializer};
+use core::fmt;
+
+use serde::ser::{self, Impossible, Serialize};
+use serde_json_core::ser::Serializer;
 
 type Result<T = ()> = core::result::Result<T, Error>;
+
+/// Why claims could not be written as JSON.
+///
+/// `serde-json-core` 0.7 has only `BufferFull` and panics (`unreachable!`) where it has no
+/// answer: `ser::Error::custom`, 128-bit integers, tuple variants, `char`. [`Fast`] answers
+/// all of these itself, so signing reports an error instead of panicking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The output buffer is full.
+    BufferFull,
+    /// The value has no JSON form here: its `Serialize` impl failed, a map key is neither a
+    /// string nor an integer, or an integer does not fit in 64 bits.
+    Unsupported,
+}
+
+impl From<serde_json_core::ser::Error> for Error {
+    fn from(_: serde_json_core::ser::Error) -> Self {
+        Self::BufferFull
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BufferFull => "buffer is full",
+            Self::Unsupported => "value cannot be written as JSON",
+        })
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        Self::Unsupported
+    }
+}
 
 /// `serde_json_core::str::EscapedStr` marks itself with this newtype name (not exported); such a
 /// value is handed to the wrapped serializer, which writes it without escaping.
@@ -32,7 +75,7 @@ pub struct Fast<'a, 'b>(&'a mut Serializer<'b>);
 impl<'b> Fast<'_, 'b> {
     /// Appends `bytes` verbatim: `serde-json-core` writes `serialize_bytes` input as raw bytes.
     fn raw(&mut self, bytes: &[u8]) -> Result {
-        ser::Serializer::serialize_bytes(&mut *self.0, bytes)
+        Ok(ser::Serializer::serialize_bytes(&mut *self.0, bytes)?)
     }
 
     fn reborrow(&mut self) -> Fast<'_, 'b> {
@@ -106,49 +149,51 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
     type SerializeSeq = Open<'a, 'b>;
     type SerializeTuple = Open<'a, 'b>;
     type SerializeTupleStruct = Open<'a, 'b>;
-    type SerializeTupleVariant = <&'a mut Serializer<'b> as ser::Serializer>::SerializeTupleVariant;
+    type SerializeTupleVariant = Open<'a, 'b>;
     type SerializeMap = Open<'a, 'b>;
     type SerializeStruct = Open<'a, 'b>;
     type SerializeStructVariant = Open<'a, 'b>;
 
     fn serialize_bool(self, v: bool) -> Result {
-        self.0.serialize_bool(v)
+        Ok(self.0.serialize_bool(v)?)
     }
     fn serialize_i8(self, v: i8) -> Result {
-        self.0.serialize_i8(v)
+        Ok(self.0.serialize_i8(v)?)
     }
     fn serialize_i16(self, v: i16) -> Result {
-        self.0.serialize_i16(v)
+        Ok(self.0.serialize_i16(v)?)
     }
     fn serialize_i32(self, v: i32) -> Result {
-        self.0.serialize_i32(v)
+        Ok(self.0.serialize_i32(v)?)
     }
     fn serialize_i64(self, v: i64) -> Result {
-        self.0.serialize_i64(v)
+        Ok(self.0.serialize_i64(v)?)
     }
+    /// Within `i64` range only: `serde-json-core` has no 128-bit integers.
     fn serialize_i128(self, v: i128) -> Result {
-        self.0.serialize_i128(v)
+        i64::try_from(v).map_or(Err(Error::Unsupported), |v| self.serialize_i64(v))
     }
     fn serialize_u8(self, v: u8) -> Result {
-        self.0.serialize_u8(v)
+        Ok(self.0.serialize_u8(v)?)
     }
     fn serialize_u16(self, v: u16) -> Result {
-        self.0.serialize_u16(v)
+        Ok(self.0.serialize_u16(v)?)
     }
     fn serialize_u32(self, v: u32) -> Result {
-        self.0.serialize_u32(v)
+        Ok(self.0.serialize_u32(v)?)
     }
     fn serialize_u64(self, v: u64) -> Result {
-        self.0.serialize_u64(v)
+        Ok(self.0.serialize_u64(v)?)
     }
+    /// Within `u64` range only: `serde-json-core` has no 128-bit integers.
     fn serialize_u128(self, v: u128) -> Result {
-        self.0.serialize_u128(v)
+        u64::try_from(v).map_or(Err(Error::Unsupported), |v| self.serialize_u64(v))
     }
     fn serialize_f32(self, v: f32) -> Result {
-        self.0.serialize_f32(v)
+        Ok(self.0.serialize_f32(v)?)
     }
     fn serialize_f64(self, v: f64) -> Result {
-        self.0.serialize_f64(v)
+        Ok(self.0.serialize_f64(v)?)
     }
     /// A one-character string, as `serde_json` writes it: `serde-json-core` 0.7 panics here
     /// (`unreachable!`), and signing must never panic.
@@ -159,27 +204,33 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
 
     fn serialize_str(mut self, v: &str) -> Result {
         if !needs_no_escape(v) {
-            return self.0.serialize_str(v);
+            return Ok(self.0.serialize_str(v)?);
         }
         self.raw(b"\"")?;
         self.raw(v.as_bytes())?;
         self.raw(b"\"")
     }
 
+    /// An array of numbers, as `serde_json` writes bytes (`serde-json-core` copies them raw,
+    /// which is not JSON).
     fn serialize_bytes(self, v: &[u8]) -> Result {
-        self.0.serialize_bytes(v)
+        let mut seq = self.open(b"[", b"]")?;
+        for b in v {
+            seq.inner.element(b)?;
+        }
+        seq.end()
     }
     fn serialize_none(self) -> Result {
-        self.0.serialize_none()
+        Ok(self.0.serialize_none()?)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result {
-        self.0.serialize_unit()
+        Ok(self.0.serialize_unit()?)
     }
     fn serialize_unit_struct(self, name: &'static str) -> Result {
-        self.0.serialize_unit_struct(name)
+        Ok(self.0.serialize_unit_struct(name)?)
     }
     fn serialize_unit_variant(
         self,
@@ -196,7 +247,7 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
         value: &T,
     ) -> Result {
         if name == ESCAPED_STR {
-            self.0.serialize_newtype_struct(name, value)
+            Ok(self.0.serialize_newtype_struct(name, value)?)
         } else {
             value.serialize(self)
         }
@@ -223,14 +274,17 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
     fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Open<'a, 'b>> {
         self.open(b"[", b"]")
     }
+    /// `{"variant":[...]}`, as `serde_json` writes it (`serde-json-core` panics here).
     fn serialize_tuple_variant(
-        self,
-        name: &'static str,
-        index: u32,
+        mut self,
+        _name: &'static str,
+        _index: u32,
         variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        self.0.serialize_tuple_variant(name, index, variant, len)
+        _len: usize,
+    ) -> Result<Open<'a, 'b>> {
+        self.raw(b"{\"")?;
+        self.raw(variant.as_bytes())?;
+        self.open(b"\":[", b"]}")
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Open<'a, 'b>> {
         self.open(b"{", b"}")
@@ -250,8 +304,8 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
         self.open(b"\":{", b"}}")
     }
 
-    fn collect_str<T: core::fmt::Display + ?Sized>(self, value: &T) -> Result {
-        self.0.collect_str(value)
+    fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result {
+        Ok(self.0.collect_str(value)?)
     }
 }
 
@@ -288,12 +342,25 @@ impl ser::SerializeTupleStruct for Open<'_, '_> {
     }
 }
 
+impl ser::SerializeTupleVariant for Open<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.inner.element(value)
+    }
+    fn end(self) -> Result {
+        Open::end(self)
+    }
+}
+
 impl ser::SerializeMap for Open<'_, '_> {
     type Ok = ();
     type Error = Error;
-    /// As `serde-json-core`: the key is serialised as a value, then `:`.
+    /// The key as a JSON string, then `:`. Integer keys are quoted as `serde_json` does
+    /// (`serde-json-core` writes them bare, which is not JSON); other keys are refused.
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
-        self.inner.element(key)?;
+        self.inner.comma()?;
+        key.serialize(MapKey(self.inner.ser.reborrow()))?;
         self.inner.ser.raw(b":")
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
@@ -326,6 +393,144 @@ impl ser::SerializeStructVariant for Open<'_, '_> {
     }
 }
 
+/// Writes a map key: strings as they are, integers quoted, nothing else (RFC 8259 §4).
+struct MapKey<'a, 'b>(Fast<'a, 'b>);
+
+impl MapKey<'_, '_> {
+    fn quoted(mut self, write: impl FnOnce(&mut Serializer<'_>) -> Result) -> Result {
+        self.0.raw(b"\"")?;
+        write(&mut *self.0 .0)?;
+        self.0.raw(b"\"")
+    }
+}
+
+macro_rules! integer_keys {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method(self, v: $ty) -> Result {
+            self.quoted(|s| Ok(ser::Serializer::$method(s, v)?))
+        }
+    )*};
+}
+
+impl ser::Serializer for MapKey<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Impossible<(), Error>;
+    type SerializeTuple = Impossible<(), Error>;
+    type SerializeTupleStruct = Impossible<(), Error>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Impossible<(), Error>;
+    type SerializeStruct = Impossible<(), Error>;
+    type SerializeStructVariant = Impossible<(), Error>;
+
+    integer_keys!(
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64
+    );
+
+    fn serialize_str(self, v: &str) -> Result {
+        ser::Serializer::serialize_str(self.0, v)
+    }
+    fn serialize_char(self, v: char) -> Result {
+        ser::Serializer::serialize_char(self.0, v)
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result {
+        ser::Serializer::serialize_str(self.0, variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result {
+        value.serialize(self)
+    }
+    fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result {
+        ser::Serializer::collect_str(self.0, value)
+    }
+
+    fn serialize_bool(self, _: bool) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_i128(self, _: i128) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_u128(self, _: u128) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_f32(self, _: f32) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_f64(self, _: f64) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_none(self) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_unit(self) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result {
+        Err(Error::Unsupported)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
+        Err(Error::Unsupported)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
+        Err(Error::Unsupported)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct> {
+        Err(Error::Unsupported)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        Err(Error::Unsupported)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
+        Err(Error::Unsupported)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
+        Err(Error::Unsupported)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        Err(Error::Unsupported)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -352,7 +557,7 @@ mod tests {
             let mut buf = [0u8; 1024];
             assert_eq!(
                 to_slice(value, &mut buf[..short]),
-                serde_json_core::to_slice(value, &mut theirs[..short]),
+                serde_json_core::to_slice(value, &mut theirs[..short]).map_err(Error::from),
                 "buffer of {short}"
             );
         }
@@ -396,7 +601,6 @@ mod tests {
         empty: [u8; 0],
         kinds: [Kind<'a>; 3],
         map: BTreeMap<&'a str, Vec<u16>>,
-        num_keys: BTreeMap<u8, bool>,
         bytes: &'a [u8],
         escaped: serde_json_core::str::EscapedStr<'a>,
     }
@@ -429,7 +633,6 @@ mod tests {
             map: [("k", std::vec![1, 2]), ("\"", std::vec![])]
                 .into_iter()
                 .collect(),
-            num_keys: [(1, true), (2, false)].into_iter().collect(),
             bytes: b"raw",
             escaped: serde_json_core::str::EscapedStr("a\\u0041"),
         };
@@ -442,6 +645,53 @@ mod tests {
         });
         same("top-level string");
         same(&[1u8, 2, 3][..]);
+    }
+
+    /// Where `serde-json-core` panics or writes text that is not JSON, the output is what
+    /// `serde_json` writes, or an error.
+    #[test]
+    fn matches_serde_json_where_serde_json_core_cannot() {
+        #[derive(Serialize)]
+        enum Shape {
+            Tuple(u8, &'static str),
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "type")]
+        enum Tagged {
+            Number(u32),
+        }
+        struct Bytes;
+        impl Serialize for Bytes {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+                s.serialize_bytes(b"\x00\xff")
+            }
+        }
+        fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+            let mut buf = [0u8; 256];
+            let n = to_slice(value, &mut buf)?;
+            Ok(String::from(core::str::from_utf8(&buf[..n]).unwrap()))
+        }
+        let num_keys: BTreeMap<u8, bool> = [(1, true), (2, false)].into_iter().collect();
+        let char_keys: BTreeMap<char, u8> = [('"', 1)].into_iter().collect();
+        let bool_keys: BTreeMap<bool, u8> = [(true, 1)].into_iter().collect();
+        let ok: [(Result<String>, &str); 6] = [
+            (json(&num_keys), r#"{"1":true,"2":false}"#),
+            (json(&char_keys), r#"{"\"":1}"#),
+            (json(&Shape::Tuple(1, "a")), r#"{"Tuple":[1,"a"]}"#),
+            (json(&['x', '\n']), r#"["x","\n"]"#),
+            (json(&Bytes), "[0,255]"),
+            (
+                json(&(u128::from(u64::MAX), -1i128)),
+                "[18446744073709551615,-1]",
+            ),
+        ];
+        for (got, want) in ok {
+            assert_eq!(got.as_deref(), Ok(want));
+        }
+        assert_eq!(json(&bool_keys), Err(Error::Unsupported));
+        assert_eq!(json(&Tagged::Number(1)), Err(Error::Unsupported));
+        assert_eq!(json(&(u128::from(u64::MAX) + 1)), Err(Error::Unsupported));
+        assert_eq!(json(&i128::MIN), Err(Error::Unsupported));
     }
 
     proptest! {

@@ -41,8 +41,8 @@ pub fn sign<'b, T: Serialize + ?Sized>(
         buf.get_mut(body_start..).ok_or(Error::BufferTooSmall)?,
     )
     .map_err(|e| match e {
-        serde_json_core::ser::Error::BufferFull => Error::BufferTooSmall,
-        _ => Error::InvalidClaims,
+        crate::ser::Error::BufferFull => Error::BufferTooSmall,
+        crate::ser::Error::Unsupported => Error::InvalidClaims,
     })?;
     let encoded_len = b64::encoded_len(json_len).ok_or(Error::BufferTooSmall)?;
     let sig_start = body_start
