@@ -386,3 +386,59 @@ fn char_claims_sign_as_one_character_strings() {
         assert_eq!(got.as_str(), want.to_string());
     }
 }
+
+#[test]
+fn every_claims_type_signs_as_serde_json_writes_it_or_fails_cleanly() {
+    use std::collections::BTreeMap;
+    #[derive(Serialize)]
+    enum Shape {
+        Tuple(u8, &'static str),
+    }
+    #[derive(Serialize)]
+    #[serde(tag = "type")]
+    enum Tagged {
+        Number(u32),
+    }
+    #[derive(Serialize)]
+    struct Rich {
+        exp: u64,
+        shape: Shape,
+        scores: BTreeMap<u16, bool>,
+        small: u128,
+        wide: i128,
+    }
+    let key = test_key();
+    let rich = Rich {
+        exp: EXP,
+        shape: Shape::Tuple(7, "seven"),
+        scores: [(1, true), (65535, false)].into_iter().collect(),
+        small: u128::from(u64::MAX),
+        wide: -5,
+    };
+    let mut buf = [0u8; 512];
+    let token = sign(&key, &rich, &mut buf).expect("signs").to_owned();
+    let payload = payload_text(&token);
+    let ours: serde_json::Value = serde_json::from_str(&payload).expect("the payload is JSON");
+    assert_eq!(
+        ours,
+        serde_json::to_value(&rich).expect("serde_json writes it")
+    );
+    let mut scratch = scratch_for(&token);
+    assert!(verify(&token, &key, &Validation::new(), NOW, &mut scratch).is_ok());
+
+    // Values with no JSON form here are errors, never panics or unverifiable tokens.
+    let mut buf = [0u8; 512];
+    let bool_keys: BTreeMap<bool, u8> = [(true, 1)].into_iter().collect();
+    assert_eq!(
+        sign(&key, &bool_keys, &mut buf).map(str::len),
+        Err(Error::InvalidClaims)
+    );
+    assert_eq!(
+        sign(&key, &Tagged::Number(1), &mut buf).map(str::len),
+        Err(Error::InvalidClaims)
+    );
+    assert_eq!(
+        sign(&key, &[u128::MAX], &mut buf).map(str::len),
+        Err(Error::InvalidClaims)
+    );
+}
