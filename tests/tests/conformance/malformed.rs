@@ -675,12 +675,15 @@ fn audience_issuer_subject() {
     let joe = Validation::new().issuer("joe");
     let alice = Validation::new().subject("alice");
     let quote = Validation::new().audience("a\"pi");
+    let control = Validation::new().audience("a\u{1}pi");
     let table: &[(&str, &Validation<'_>, Result<(), Error>)] = &[
         (r#""aud":"api""#, &api, Ok(())),
         (r#""aud":["x","api"]"#, &api, Ok(())),
         (r#""aud":["api"]"#, &api, Ok(())),
         (r#""aud":"\u0061pi""#, &api, Ok(())),
         (r#""aud":["a\"pi"]"#, &quote, Ok(())),
+        (r#""aud":["x","a\u0001pi"]"#, &control, Ok(())),
+        (r#""aud":"a\u0001pi""#, &api, Err(Error::InvalidAudience)),
         (r#""aud":"API""#, &api, Err(Error::InvalidAudience)),
         (r#""aud":"api ""#, &api, Err(Error::InvalidAudience)),
         (r#""aud":["x"]"#, &api, Err(Error::InvalidAudience)),
