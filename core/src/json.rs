@@ -246,6 +246,13 @@ struct Span {
     end: u16,
 }
 
+impl Span {
+    fn name<'a>(&self, canonical: &'a [u8]) -> Option<&'a [u8]> {
+        let end = usize::from(self.value).checked_sub(2)?;
+        canonical.get(usize::from(self.name)..end)
+    }
+}
+
 /// The places of the top-level members of a canonical object, recorded while normalising it,
 /// so that reading the members needs no second scan of the text.
 ///
@@ -314,8 +321,7 @@ impl Index {
         // Every span was recorded by the normaliser, so `get` never fails on canonical text;
         // should it, the member is dropped and `check_unique` refuses the object.
         Some(self.spans.into_iter().take(self.len).filter_map(move |s| {
-            let name_end = usize::from(s.value).checked_sub(2)?;
-            let name = canonical.get(usize::from(s.name)..name_end)?;
+            let name = s.name(canonical)?;
             let value = canonical.get(usize::from(s.value)..usize::from(s.end))?;
             Some((name, value))
         }))
@@ -324,13 +330,29 @@ impl Index {
     /// Fails with [`Error::DuplicateMember`] if two indexed members share a name, and with
     /// [`Error::InvalidJson`] if the index does not describe `canonical`.
     pub fn check_unique(&self, canonical: &[u8]) -> Result<(), Error> {
-        let mut members = self.members(canonical).ok_or(Error::InvalidJson)?;
-        if members.clone().count() != self.len {
+        if self.overflow {
             return Err(Error::InvalidJson);
         }
-        while let Some((name, _)) = members.next() {
-            if members.clone().any(|(other, _)| other == name) {
-                return Err(Error::DuplicateMember);
+        let spans = self.spans.get(..self.len).ok_or(Error::InvalidJson)?;
+        // A cheap key per name (length, first and last byte) so that most pairs are told
+        // apart without comparing the names.
+        let mut keys = [0u32; MAX_INDEXED];
+        for (key, span) in keys.iter_mut().zip(spans) {
+            let name = span.name(canonical).ok_or(Error::InvalidJson)?;
+            let (first, last) = (name.first().copied(), name.last().copied());
+            *key = u32::from_le_bytes([
+                first.unwrap_or(0),
+                last.unwrap_or(0),
+                u8::try_from(name.len()).unwrap_or(u8::MAX),
+                0,
+            ]);
+        }
+        for (i, (key, span)) in keys.iter().zip(spans).enumerate() {
+            let later = keys.iter().zip(spans).skip(i.wrapping_add(1));
+            for (other_key, other) in later {
+                if key == other_key && span.name(canonical) == other.name(canonical) {
+                    return Err(Error::DuplicateMember);
+                }
             }
         }
         Ok(())
