@@ -70,11 +70,25 @@ pub const fn encoded_len(len: usize) -> Option<usize> {
 pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
     let len = decoded_len(src.len()).ok_or(Error::InvalidBase64)?;
     let dst = dst.get_mut(..len).ok_or(Error::BufferTooSmall)?;
+    // Eight characters (six bytes) at a time, then the last 4-character groups and the tail.
+    let octets = src.chunks_exact(8);
+    let src = octets.remainder();
+    let mut sextuples = dst.chunks_exact_mut(6);
+    // OR of every sextet: a single INVALID anywhere sets bits above the low six.
+    let mut bad = 0u32;
+    for (o, out) in octets.zip(&mut sextuples) {
+        let mut v = 0u64;
+        for &c in o {
+            let s = sextet(c);
+            bad |= s;
+            v = (v << 6) | u64::from(s);
+        }
+        out.copy_from_slice(&v.to_be_bytes()[2..]);
+    }
+    let dst = sextuples.into_remainder();
     let quads = src.chunks_exact(4);
     let tail = quads.remainder();
     let mut triples = dst.chunks_exact_mut(3);
-    // OR of every sextet: a single INVALID anywhere sets bits above the low six.
-    let mut bad = 0u32;
     for (q, out) in quads.zip(&mut triples) {
         let (a, b, c, d) = match *q {
             [a, b, c, d] => (sextet(a), sextet(b), sextet(c), sextet(d)),
