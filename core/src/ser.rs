@@ -1,11 +1,11 @@
 //! A faster front for `serde-json-core`'s serializer: same JSON, byte for byte.
 //!
 //! `serde-json-core` writes every string one `char` at a time through its escaping routine.
-//! [`Fast`] writes a string that needs no escape (no `"`, `\` or control character) in one
-//! copy, and leaves everything else (numbers, escaping, `EscapedStr`, errors) to the wrapped
-//! serializer. Containers are written here with exactly the punctuation `serde-json-core` uses,
-//! so that their members go through [`Fast`] too; tests compare the output with
-//! `serde_json_core::to_slice` on every kind of value.
+//! [`Fast`] writes a string that needs no escape (no `"`, `\` or control character) and all
+//! punctuation in one copy each, and leaves numbers, escaping and `EscapedStr` to a
+//! `serde-json-core` serializer run on the rest of the buffer. Containers are written here with
+//! exactly the punctuation `serde-json-core` uses, so that their members go through [`Fast`]
+//! too; tests compare the output with `serde_json_core::to_slice` on every kind of value.
 //!
 //! Where `serde-json-core` would panic or write text that is not JSON (`char`, 128-bit integers,
 //! tuple variants, raw bytes, non-string map keys, a `Serialize` impl's own error), [`Fast`]
@@ -56,7 +56,7 @@ impl ser::Error for Error {
 }
 
 /// `serde_json_core::str::EscapedStr` marks itself with this newtype name (not exported); such a
-/// value is handed to the wrapped serializer, which writes it without escaping.
+/// value is handed to `serde-json-core`, which writes it without escaping.
 const ESCAPED_STR: &str = "__serde_json_core_escaped_string__";
 
 /// Serialises `value` as JSON into `buf`; returns the length written.
@@ -64,18 +64,41 @@ const ESCAPED_STR: &str = "__serde_json_core_escaped_string__";
 /// # Errors
 /// As `serde_json_core::to_slice`: [`Error::BufferFull`] when the JSON does not fit.
 pub fn to_slice<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize> {
-    let mut ser = Serializer::new(buf);
-    value.serialize(Fast(&mut ser))?;
-    Ok(ser.end())
+    let mut out = Out { buf, pos: 0 };
+    value.serialize(Fast(&mut out))?;
+    Ok(out.pos)
 }
 
-/// Wraps a `serde-json-core` serializer (see the module documentation).
-pub struct Fast<'a, 'b>(&'a mut Serializer<'b>);
+/// The output buffer and how much of it is written.
+pub struct Out<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+/// Writes JSON into an [`Out`] (see the module documentation).
+pub struct Fast<'a, 'b>(&'a mut Out<'b>);
 
 impl<'b> Fast<'_, 'b> {
-    /// Appends `bytes` verbatim: `serde-json-core` writes `serialize_bytes` input as raw bytes.
+    /// Appends `bytes` verbatim, in one copy.
     fn raw(&mut self, bytes: &[u8]) -> Result {
-        Ok(ser::Serializer::serialize_bytes(&mut *self.0, bytes)?)
+        let out = &mut *self.0;
+        let end = out.pos.checked_add(bytes.len()).ok_or(Error::BufferFull)?;
+        out.buf
+            .get_mut(out.pos..end)
+            .ok_or(Error::BufferFull)?
+            .copy_from_slice(bytes);
+        out.pos = end;
+        Ok(())
+    }
+
+    /// Runs one `serde-json-core` call on the unused rest of the buffer, so numbers, escapes
+    /// and `EscapedStr` are written exactly as `serde-json-core` writes them.
+    fn call(&mut self, f: impl FnOnce(&mut Serializer<'_>) -> Result) -> Result {
+        let out = &mut *self.0;
+        let mut inner = Serializer::new(out.buf.get_mut(out.pos..).ok_or(Error::BufferFull)?);
+        f(&mut inner)?;
+        out.pos = out.pos.checked_add(inner.end()).ok_or(Error::BufferFull)?;
+        Ok(())
     }
 
     fn reborrow(&mut self) -> Fast<'_, 'b> {
@@ -154,46 +177,46 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
     type SerializeStruct = Open<'a, 'b>;
     type SerializeStructVariant = Open<'a, 'b>;
 
-    fn serialize_bool(self, v: bool) -> Result {
-        Ok(self.0.serialize_bool(v)?)
+    fn serialize_bool(mut self, v: bool) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_bool(s, v)?))
     }
-    fn serialize_i8(self, v: i8) -> Result {
-        Ok(self.0.serialize_i8(v)?)
+    fn serialize_i8(mut self, v: i8) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_i8(s, v)?))
     }
-    fn serialize_i16(self, v: i16) -> Result {
-        Ok(self.0.serialize_i16(v)?)
+    fn serialize_i16(mut self, v: i16) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_i16(s, v)?))
     }
-    fn serialize_i32(self, v: i32) -> Result {
-        Ok(self.0.serialize_i32(v)?)
+    fn serialize_i32(mut self, v: i32) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_i32(s, v)?))
     }
-    fn serialize_i64(self, v: i64) -> Result {
-        Ok(self.0.serialize_i64(v)?)
+    fn serialize_i64(mut self, v: i64) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_i64(s, v)?))
     }
     /// Within `i64` range only: `serde-json-core` has no 128-bit integers.
     fn serialize_i128(self, v: i128) -> Result {
         i64::try_from(v).map_or(Err(Error::Unsupported), |v| self.serialize_i64(v))
     }
-    fn serialize_u8(self, v: u8) -> Result {
-        Ok(self.0.serialize_u8(v)?)
+    fn serialize_u8(mut self, v: u8) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_u8(s, v)?))
     }
-    fn serialize_u16(self, v: u16) -> Result {
-        Ok(self.0.serialize_u16(v)?)
+    fn serialize_u16(mut self, v: u16) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_u16(s, v)?))
     }
-    fn serialize_u32(self, v: u32) -> Result {
-        Ok(self.0.serialize_u32(v)?)
+    fn serialize_u32(mut self, v: u32) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_u32(s, v)?))
     }
-    fn serialize_u64(self, v: u64) -> Result {
-        Ok(self.0.serialize_u64(v)?)
+    fn serialize_u64(mut self, v: u64) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_u64(s, v)?))
     }
     /// Within `u64` range only: `serde-json-core` has no 128-bit integers.
     fn serialize_u128(self, v: u128) -> Result {
         u64::try_from(v).map_or(Err(Error::Unsupported), |v| self.serialize_u64(v))
     }
-    fn serialize_f32(self, v: f32) -> Result {
-        Ok(self.0.serialize_f32(v)?)
+    fn serialize_f32(mut self, v: f32) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_f32(s, v)?))
     }
-    fn serialize_f64(self, v: f64) -> Result {
-        Ok(self.0.serialize_f64(v)?)
+    fn serialize_f64(mut self, v: f64) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_f64(s, v)?))
     }
     /// A one-character string, as `serde_json` writes it: `serde-json-core` 0.7 panics here
     /// (`unreachable!`), and signing must never panic.
@@ -204,7 +227,7 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
 
     fn serialize_str(mut self, v: &str) -> Result {
         if !needs_no_escape(v) {
-            return Ok(self.0.serialize_str(v)?);
+            return self.call(|s| Ok(ser::Serializer::serialize_str(s, v)?));
         }
         self.raw(b"\"")?;
         self.raw(v.as_bytes())?;
@@ -220,17 +243,17 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
         }
         seq.end()
     }
-    fn serialize_none(self) -> Result {
-        Ok(self.0.serialize_none()?)
+    fn serialize_none(mut self) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_none(s)?))
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result {
-        Ok(self.0.serialize_unit()?)
+    fn serialize_unit(mut self) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_unit(s)?))
     }
-    fn serialize_unit_struct(self, name: &'static str) -> Result {
-        Ok(self.0.serialize_unit_struct(name)?)
+    fn serialize_unit_struct(mut self, name: &'static str) -> Result {
+        self.call(|s| Ok(ser::Serializer::serialize_unit_struct(s, name)?))
     }
     fn serialize_unit_variant(
         self,
@@ -242,12 +265,12 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
+        mut self,
         name: &'static str,
         value: &T,
     ) -> Result {
         if name == ESCAPED_STR {
-            Ok(self.0.serialize_newtype_struct(name, value)?)
+            self.call(|s| Ok(ser::Serializer::serialize_newtype_struct(s, name, value)?))
         } else {
             value.serialize(self)
         }
@@ -304,8 +327,8 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
         self.open(b"\":{", b"}}")
     }
 
-    fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result {
-        Ok(self.0.collect_str(value)?)
+    fn collect_str<T: fmt::Display + ?Sized>(mut self, value: &T) -> Result {
+        self.call(|s| Ok(ser::Serializer::collect_str(s, value)?))
     }
 }
 
@@ -399,7 +422,7 @@ struct MapKey<'a, 'b>(Fast<'a, 'b>);
 impl MapKey<'_, '_> {
     fn quoted(mut self, write: impl FnOnce(&mut Serializer<'_>) -> Result) -> Result {
         self.0.raw(b"\"")?;
-        write(&mut *self.0 .0)?;
+        self.0.call(write)?;
         self.0.raw(b"\"")
     }
 }
