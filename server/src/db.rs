@@ -51,6 +51,15 @@ impl Backend {
             Err("databases.rotor.url must start with sqlite:, postgres:// or postgresql://".into())
         }
     }
+
+    /// The migrations embedded for this back end (`migrations/sqlite` or `migrations/postgres`).
+    #[must_use]
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
 }
 
 /// Errors of [`DbPool`].
@@ -155,10 +164,7 @@ impl DbPool {
     /// # Errors
     /// The migration error.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
-        }
+        self.backend.migrator().run(&self.pool).await
     }
 }
 

@@ -82,13 +82,18 @@ fn required(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-fn valid_username(u: &str) -> bool {
+/// Whether `u` (already lower-cased) is an acceptable user name: 3 to 64 ASCII letters, digits,
+/// `_`, `.` or `-`.
+#[must_use]
+pub fn valid_username(u: &str) -> bool {
     (3..=64).contains(&u.len())
         && u.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-fn valid_email(e: &str) -> bool {
+/// Whether `e` looks like an e-mail address: `local@domain.tld`, at most 254 bytes, no whitespace.
+#[must_use]
+pub fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else {
         return false;
     };
@@ -99,7 +104,12 @@ fn valid_email(e: &str) -> bool {
         && !e.chars().any(char::is_whitespace)
 }
 
-fn valid_password(p: &str) -> Result<(), ApiError> {
+/// Checks a new password's length (NIST SP 800-63B §5.1.1.2: at least 8 characters; at most
+/// [`MAX_PASSWORD_BYTES`] bytes to bound the hashing work).
+///
+/// # Errors
+/// A 400 whose message says what is wrong.
+pub fn valid_password(p: &str) -> Result<(), ApiError> {
     if p.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::bad_request("Password is too long"));
     }
