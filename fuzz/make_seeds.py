@@ -80,13 +80,18 @@ JSON_CASES = [
     ("iss-array", H, b'{"exp":4102444800,"iss":["auth.example"]}'),
     ("sub-number", H, b'{"exp":4102444800,"sub":42}'),
     ("aud-number", H, b'{"exp":4102444800,"aud":1}'),
-    ("payload-array", H, b'[4102444800,null,"42","auth.example","api"]'),
+    ("payload-array", H, b'[4102444800,0,null,null,null]'),
+    ("dup-unknown", H, b'{"x":1,"x":2}'),
     ("lone-surrogate", H, b'{"sub":"\\ud800"}'),
     ("invalid-utf8", H, b'{"sub":"\xff\xfe"}'),
     ("deep-64", H, b'{"a":' + b"[" * 63 + b"]" * 63 + b"}"),
     ("deep-65", H, b'{"a":' + b"[" * 64 + b"]" * 64 + b"}"),
     ("deep-100", H, b'{"a":' + b"[" * 99 + b"]" * 99 + b"}"),
     ("trailing-garbage", H, b'{"exp":4102444800}x'),
+    ("header-32-members", b'{"alg":"HS256",' + b",".join(b'"%d":0' % i for i in range(31)) + b"}",
+     b'{"exp":4102444800}'),
+    ("header-33-members", b'{"alg":"HS256",' + b",".join(b'"%d":0' % i for i in range(32)) + b"}",
+     b'{"exp":4102444800}'),
 ]
 
 

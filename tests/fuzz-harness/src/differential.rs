@@ -35,6 +35,9 @@ pub const IGNORED_HEADER_MEMBERS: &[&str] = &[
     "cty", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "enc", "zip", "url", "nonce",
 ];
 
+/// Most header members `rotor-core` accepts (its `header::MAX_HEADER_MEMBERS`, not public).
+pub const MAX_HEADER_MEMBERS: usize = 32;
+
 /// A deliberate difference from `jsonwebtoken`, with its reason. `fuzz/README.md` lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deliberate {
@@ -68,6 +71,10 @@ pub enum Deliberate {
     /// Stricter: nesting is limited to 64 levels (RFC 8259 §9 allows a limit);
     /// `serde_json` allows 128.
     Depth,
+    /// Stricter: a header of more than [`MAX_HEADER_MEMBERS`] members is refused. The header is
+    /// parsed before the MAC is checked, so its cost is bounded (RFC 8259 §9 lets a parser limit
+    /// the size of what it accepts; an HS256 header needs `alg` and at most `typ` and `kid`).
+    HeaderMembers,
     /// Stricter: the claims set must be a JSON object (RFC 7519 §7.2 step 10); `jsonwebtoken`
     /// reads an array into its claims struct by position.
     NotObject,
@@ -165,20 +172,42 @@ fn substitute_times(payload: &[u8], now: u64) -> Vec<u8> {
     out
 }
 
+/// What the two libraries made of one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The input is not a UTF-8 token, or the clock ticked between the two verifications.
+    Skipped,
+    /// Both accepted, with the same claims.
+    BothAccept,
+    /// Both refused.
+    BothRefuse,
+    /// They disagree, for this documented reason.
+    Deliberate(Deliberate),
+}
+
 /// Runs the check on one input.
+///
+/// # Panics
+/// As [`judge`].
+pub fn check(data: &[u8]) {
+    judge(data);
+}
+
+/// Runs both libraries on one input and says how they compare.
 ///
 /// # Panics
 /// If `rotor-core` panics, or the two libraries disagree in a way [`Deliberate`] does not
 /// explain, or both accept and read different claims.
-pub fn check(data: &[u8]) {
+#[must_use = "the verdict says which deliberate difference, if any, applied"]
+pub fn judge(data: &[u8]) -> Verdict {
     let [mode, policy, rest @ ..] = data else {
-        return;
+        return Verdict::Skipped;
     };
     let policy = Policy::from_byte(*policy);
     let now = unix_now();
     let token = if mode % 2 == 0 {
         let Some((&split, rest)) = rest.split_first() else {
-            return;
+            return Verdict::Skipped;
         };
         let (header, payload) = rest.split_at(usize::from(split).min(rest.len()));
         common::forge(&common::key(), header, &substitute_times(payload, now))
@@ -186,7 +215,7 @@ pub fn check(data: &[u8]) {
         rest.to_vec()
     };
     let Ok(token) = String::from_utf8(token) else {
-        return;
+        return Verdict::Skipped;
     };
 
     let key = common::key();
@@ -199,7 +228,7 @@ pub fn check(data: &[u8]) {
     );
     if unix_now() != now {
         // The clock ticked between the two: they may have judged different instants.
-        return;
+        return Verdict::Skipped;
     }
     let facts = Facts::of(&token);
     let context = || {
@@ -217,25 +246,22 @@ pub fn check(data: &[u8]) {
             let payload: Value = serde_json::from_str(parts.payload)
                 .unwrap_or_else(|e| panic!("canonical payload not JSON: {e}\n{}", context()));
             assert_eq!(payload, data.claims, "claims differ\n{}", context());
+            Verdict::BothAccept
         }
-        (Err(_), Err(_)) => {}
-        (Err(e), Ok(_)) => {
-            let why = facts.stricter(e, now);
-            assert!(
-                why.is_some(),
+        (Err(_), Err(_)) => Verdict::BothRefuse,
+        (Err(e), Ok(_)) => Verdict::Deliberate(facts.stricter(e, now).unwrap_or_else(|| {
+            panic!(
                 "rotor-core refused with {e:?} what jsonwebtoken accepts\n{}",
                 context()
-            );
-        }
-        (Ok(_), Err(e)) => {
-            let why = facts.laxer(e.kind());
-            assert!(
-                why.is_some(),
+            )
+        })),
+        (Ok(_), Err(e)) => Verdict::Deliberate(facts.laxer(e.kind()).unwrap_or_else(|| {
+            panic!(
                 "rotor-core accepted what jsonwebtoken refuses with {:?}\n{}",
                 e.kind(),
                 context()
-            );
-        }
+            )
+        })),
     }
 }
 
@@ -316,6 +342,10 @@ impl Facts {
                     || nesting_depth(&self.payload) > MAX_DEPTH
                 {
                     Some(Deliberate::Depth)
+                } else if common::member_names(&self.header)
+                    .is_some_and(|names| names.len() > MAX_HEADER_MEMBERS)
+                {
+                    Some(Deliberate::HeaderMembers)
                 } else {
                     holds(!payload.is_object(), Deliberate::NotObject)
                 }
