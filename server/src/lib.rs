@@ -4,6 +4,7 @@
 //! stages it wants and mounts [`routes()`] at any base (see the README).
 
 pub mod cleanup;
+pub mod cli;
 pub mod config;
 pub mod cookies;
 pub mod db;

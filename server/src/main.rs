@@ -1,6 +1,8 @@
-//! The standalone Rotor server: `cargo run -p rotor-server`.
+//! The standalone Rotor server and its command line: `cargo run -p rotor-server -- --help`.
+//! With no sub-command it runs the server, as `rotor-server serve` does.
 
-#[rocket::launch]
-fn rocket() -> _ {
-    rotor_server::rocket()
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    rotor_server::cli::run(rotor_server::cli::Cli::parse())
 }
