@@ -198,7 +198,6 @@ pub fn check(data: &[u8]) {
 /// # Panics
 /// If `rotor-core` panics, or the two libraries disagree in a way [`Deliberate`] does not
 /// explain, or both accept and read different claims.
-#[must_use = "the verdict says which deliberate difference, if any, applied"]
 pub fn judge(data: &[u8]) -> Verdict {
     let [mode, policy, rest @ ..] = data else {
         return Verdict::Skipped;
