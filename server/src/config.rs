@@ -7,7 +7,7 @@
 use std::fmt;
 
 use rocket::fairing::AdHoc;
-use rocket::figment::providers::Env;
+use rocket::figment::providers::Serialized;
 use rocket::figment::Figment;
 use rocket::http::SameSite;
 use rocket::{Build, Rocket};
@@ -26,9 +26,28 @@ pub const ORIGINAL_ENV: [&str; 4] = [
 ];
 
 /// A secret string whose `Debug` never prints it.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    /// Only strings: an unquoted `ROCKET_…` value of digits would otherwise arrive as a number
+    /// (even a float, keeping 53 bits of a long secret).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a secret string (quote it: ROCKET_ values are parsed, so digits become a number)",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 impl Secret {
     /// Wraps a secret.
@@ -203,11 +222,22 @@ impl Config {
     /// # Errors
     /// The figment error, which names the offending key.
     pub fn from_figment(figment: &Figment) -> Result<Self, Box<rocket::figment::Error>> {
-        figment
-            .clone()
-            .merge(Env::raw().only(&ORIGINAL_ENV))
-            .extract()
-            .map_err(Box::new)
+        let mut figment = figment.clone();
+        // Read verbatim, as strings: the original service's values are never parsed as TOML.
+        for name in ORIGINAL_ENV {
+            match std::env::var(name) {
+                Ok(value) => {
+                    figment = figment.merge(Serialized::global(&name.to_ascii_lowercase(), value));
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(Box::new(rocket::figment::Error::from(format!(
+                        "{name} is not valid UTF-8"
+                    ))))
+                }
+                Err(std::env::VarError::NotPresent) => {}
+            }
+        }
+        figment.extract().map_err(Box::new)
     }
 
     /// The validation policy for tokens of this service.
@@ -428,5 +458,24 @@ mod tests {
             Some(derived_kid(&[b'a'; 32]).as_str())
         );
         assert!(!format!("{cfg:?}").contains("aaaa"));
+    }
+
+    #[test]
+    fn secrets_must_be_strings() {
+        let digits = "1234567890123456789012345678901234567890";
+        let parsed = Figment::new()
+            .merge(("access_token_secret", digits))
+            .extract::<Config>()
+            .unwrap();
+        assert_eq!(
+            parsed.access_token_secret.unwrap().expose(),
+            digits.as_bytes()
+        );
+        // What an unquoted `ROCKET_ACCESS_TOKEN_SECRET=1234…` becomes: a number, refused.
+        let err = Figment::new()
+            .merge(("access_token_secret", 1.234_567_890_123_456_7e39))
+            .extract::<Config>()
+            .unwrap_err();
+        assert!(err.to_string().contains("quote it"), "{err}");
     }
 }
