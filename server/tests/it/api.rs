@@ -634,3 +634,50 @@ async fn health_and_unknown_routes(db: &TestDb) {
         .await
         .assert_error(404, "Not found");
 }
+
+#[tokio::test]
+async fn cookie_settings_are_honoured() {
+    let db = TestDb::new(Kind::Sqlite, "cookie_settings").await.unwrap();
+    let client = client_with(
+        &db,
+        |f| {
+            f.merge(("access_cookie_name", "__Secure-at"))
+                .merge(("refresh_cookie_name", "__Secure-rt"))
+                .merge(("cookie_same_site", "lax"))
+                .merge(("refresh_cookie_path", "/auth/refresh-token"))
+        },
+        true,
+    )
+    .await;
+    let login = login_new(&client).await;
+    let rt = login.cookie("__Secure-rt").expect("renamed refresh cookie");
+    let at = login.cookie("__Secure-at").expect("renamed access cookie");
+    assert!(
+        rt.contains("SameSite=Lax") && rt.contains("Path=/auth/refresh-token"),
+        "{rt}"
+    );
+    assert!(at.contains("SameSite=Lax") && at.contains("Secure"), "{at}");
+    // The renamed cookie is the one read.
+    let me = Reply::of(client.get("/me").dispatch().await).await;
+    assert_eq!(me.status, Status::Ok);
+
+    let plain = client_with(&db, |f| f.merge(("cookie_secure", false)), false).await;
+    let login = login_new(&plain).await;
+    let rt = login.cookie("refreshToken").unwrap();
+    assert!(!rt.contains("Secure") && rt.contains("HttpOnly"), "{rt}");
+
+    // SameSite=None without Secure is refused at start-up.
+    let bad = rotor_server::custom(
+        figment(&db.url)
+            .merge(("cookie_same_site", "none"))
+            .merge(("cookie_secure", false)),
+    );
+    match rocket::local::asynchronous::Client::untracked(bad).await {
+        // Looking at the kind marks Rocket's error as handled (it panics on drop otherwise).
+        Err(e) => assert!(matches!(
+            e.kind(),
+            rocket::error::ErrorKind::FailedFairings(_)
+        )),
+        Ok(_) => panic!("SameSite=None without Secure must not ignite"),
+    }
+}

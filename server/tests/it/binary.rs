@@ -112,3 +112,91 @@ async fn debug_binary_starts_with_no_setup() {
     assert!(out.contains("generated EPHEMERAL secrets"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn release_profile_starts_with_the_original_variables() {
+    let dir = temp_dir("vars");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _child = bare(&dir)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_PROFILE", "release")
+        .env("ROCKET_LOG_LEVEL", "off")
+        .env("ROCKET_PASSWORD_MEMORY_KIB", "64")
+        .env("ROCKET_PASSWORD_ITERATIONS", "1")
+        .env("ACCESS_TOKEN_SECRET", crate::common::ACCESS_SECRET)
+        .env("REFRESH_TOKEN_SECRET", crate::common::REFRESH_SECRET)
+        .env("ACCESS_TOKEN_EXPIRY", "2m")
+        .env("REFRESH_TOKEN_EXPIRY", "1d")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "no answer on port {port}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let creds = serde_json::json!({"username": "vera", "email": "vera@example.com", "password": crate::common::PASSWORD});
+    let r = http
+        .post(format!("{base}/register"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = http
+        .post(format!("{base}/login"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body: serde_json::Value = r.json().await.unwrap();
+    let find = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap()
+            .clone()
+    };
+    assert!(find("accessToken=").contains("Max-Age=120"), "{cookies:?}");
+    assert!(
+        find("refreshToken=").contains("Max-Age=86400"),
+        "{cookies:?}"
+    );
+    // The tokens verify with the configured secrets and carry the configured lifetimes.
+    let token = body["data"]["refreshToken"].as_str().unwrap();
+    let mut scratch = vec![0u8; rotor_core::scratch_len(token.len())];
+    let header_kid = {
+        let mut s = vec![0u8; rotor_core::scratch_len(token.len())];
+        let u = rotor_core::inspect(token, &mut s).unwrap();
+        serde_json::from_str::<serde_json::Value>(u.header).unwrap()["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let key =
+        rotor_core::Key::with_kid(crate::common::REFRESH_SECRET.as_bytes(), &header_kid).unwrap();
+    let v = rotor_core::verify(
+        token,
+        &key,
+        &rotor_core::Validation::new().issuer("rotor"),
+        rotor_server::tokens::now(),
+        &mut scratch,
+    )
+    .unwrap();
+    assert_eq!(v.claims.exp.unwrap() - v.claims.iat.unwrap(), 86_400);
+    let _ = std::fs::remove_dir_all(dir);
+}
