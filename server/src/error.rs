@@ -121,6 +121,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
         let mut res = Response::build();
         res.status(self.status)
             .header(ContentType::JSON)
+            .raw_header("Cache-Control", "no-store")
             .sized_body(body.len(), Cursor::new(body));
         if self.retry {
             let secs = req

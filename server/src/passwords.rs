@@ -30,9 +30,24 @@ fn hasher(cfg: &Config) -> Result<Argon2<'static>, ApiError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// At most this many hashes run at once, one per core (at least two): each holds
+/// `password_memory_kib` of memory, so unbounded concurrency would let a burst of logins
+/// exhaust memory (OWASP Password Storage Cheat Sheet, "denial of service").
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    let _permit = permits().acquire().await.map_err(|e| {
+        log::error!("rotor: password hashing queue closed: {e}");
+        ApiError::internal()
+    })?;
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         log::error!("rotor: password task failed: {e}");
         ApiError::internal()

@@ -1,4 +1,7 @@
 //! The success envelope of the Express service: `{"statusCode","data","message","success":true}`.
+//!
+//! Every answer carries `Cache-Control: no-store`: responses with tokens must never be cached
+//! (RFC 6749 §5.1, OWASP Session Management Cheat Sheet).
 
 use std::io::Cursor;
 
@@ -57,6 +60,7 @@ impl<'r, T: Serialize> Responder<'r, 'static> for ApiResponse<T> {
         Response::build()
             .status(self.status)
             .header(ContentType::JSON)
+            .raw_header("Cache-Control", "no-store")
             .sized_body(body.len(), Cursor::new(body))
             .ok()
     }

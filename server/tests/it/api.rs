@@ -155,6 +155,9 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
                "message": "Access token refreshed successfully", "success": true})
     );
     assert_ne!(r2.refresh(), login.refresh());
+    // Token responses are never cached (RFC 6749 §5.1).
+    assert_eq!(r2.cache_control.as_deref(), Some("no-store"));
+    assert_eq!(login.cache_control.as_deref(), Some("no-store"));
     assert!(r2
         .cookie("refreshToken")
         .unwrap()

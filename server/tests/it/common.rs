@@ -216,6 +216,7 @@ pub struct Reply {
     pub status: Status,
     pub set_cookies: Vec<String>,
     pub retry_after: Option<String>,
+    pub cache_control: Option<String>,
     pub body: Value,
 }
 
@@ -227,6 +228,7 @@ impl Reply {
             res.headers().get("Set-Cookie").map(str::to_owned).collect();
         set_cookies.sort();
         let retry_after = res.headers().get_one("Retry-After").map(str::to_owned);
+        let cache_control = res.headers().get_one("Cache-Control").map(str::to_owned);
         let text = res.into_string().await.unwrap_or_default();
         let body =
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text:?}"));
@@ -234,6 +236,7 @@ impl Reply {
             status,
             set_cookies,
             retry_after,
+            cache_control,
             body,
         }
     }
@@ -268,6 +271,7 @@ impl Reply {
     #[track_caller]
     pub fn assert_error(&self, status: u16, message: &str) {
         assert_eq!(self.status.code, status, "{:?}", self.body);
+        assert_eq!(self.cache_control.as_deref(), Some("no-store"));
         assert_eq!(
             self.body,
             json!({"statusCode": status, "data": null, "message": message, "success": false, "errors": []})
