@@ -112,7 +112,8 @@ async fn open(figment: &Figment, create: bool) -> Result<DbPool, CliError> {
         .await
         .map_err(|e| {
             CliError::failed(format!(
-                "cannot open the {backend:?} database (databases.rotor.url): {e}"
+                "cannot open the {backend:?} database: {e} (is it running, and are \
+                 databases.rotor.url / --database-url right?)"
             ))
         })
 }

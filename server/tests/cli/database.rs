@@ -1,0 +1,291 @@
+//! `migrate`, `user add`, `session revoke` on a temporary SQLite file and on PostgreSQL.
+
+use rotor_server::config::Config;
+use rotor_server::store::{self, TokenRow};
+
+use crate::common::{block_on, run, Kind, TestDb};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn cheap() -> Config {
+    Config {
+        password_memory_kib: 64,
+        password_iterations: 1,
+        ..Config::default()
+    }
+}
+
+fn args<'a>(db: &'a TestDb, cmd: &[&'a str]) -> Vec<&'a str> {
+    let mut v = cmd.to_vec();
+    v.extend(db.flag());
+    v
+}
+
+fn add_user<'a>(db: &'a TestDb, name: &'a str, email: &'a str, stdin: &[u8]) -> crate::common::Out {
+    run(
+        &args(db, &["user", "add", "--username", name, "--email", email]),
+        Some(stdin),
+    )
+}
+
+fn migrate_then_manage(kind: Kind, test: &str) {
+    let Some(db) = TestDb::new(kind, test) else {
+        return;
+    };
+
+    // A fresh database: everything pending. SQLite: the file is not even created by a check.
+    let check = run(&args(&db, &["migrate", "--check"]), None);
+    check.expect_code(1);
+    match kind {
+        Kind::Sqlite => {
+            check.expect_error("does not exist");
+            assert!(!db.sqlite_path().exists(), "--check created the file");
+        }
+        Kind::Postgres => {
+            check.expect_error("1 migration(s) pending");
+            assert!(
+                check.stdout.starts_with("pending: 20261126000001 init"),
+                "{check:#?}"
+            );
+        }
+    }
+    // The other commands refuse an out-of-date schema instead of failing half-way.
+    let early = add_user(&db, "alice", "alice@example.com", PASSWORD.as_bytes());
+    early.expect_code(1);
+    if kind == Kind::Postgres {
+        early.expect_error("run `rotor-server migrate` first");
+    }
+
+    let out = run(&args(&db, &["migrate"]), None);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("applied: 20261126000001 init"),
+        "{out:#?}"
+    );
+    let again = run(&args(&db, &["migrate"]), None);
+    again.expect_code(0);
+    assert!(
+        again
+            .stdout
+            .contains("0 migration(s) applied now, 1 before"),
+        "{again:#?}"
+    );
+    let check = run(&args(&db, &["migrate", "--check"]), None);
+    check.expect_code(0);
+    assert!(check.stdout.contains("up to date"), "{check:#?}");
+
+    // user add: password from standard input (not a terminal here), one line.
+    let out = add_user(
+        &db,
+        "Alice",
+        "Alice@Example.com",
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    out.expect_code(0);
+    let user = out.json();
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["email"], "alice@example.com");
+    assert!(user.get("password_hash").is_none() && !out.stdout.contains("argon2"));
+    let id = user["id"].as_str().unwrap().to_owned();
+    let row = block_on(async {
+        let pool = db.pool().await;
+        let row = store::user_by_login(pool.pool(), "alice")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            rotor_server::passwords::verify(
+                &cheap(),
+                PASSWORD.into(),
+                Some(row.password_hash.clone())
+            )
+            .await
+            .unwrap(),
+            "the stored hash checks the piped password"
+        );
+        assert!(!rotor_server::passwords::verify(
+            &cheap(),
+            format!("{PASSWORD}\n"),
+            Some(row.password_hash.clone())
+        )
+        .await
+        .unwrap());
+        pool.pool().close().await;
+        row
+    });
+    assert_eq!(row.id, id);
+    assert!(row.password_hash.starts_with("$argon2id$"));
+
+    add_user(&db, "alice", "other@example.com", PASSWORD.as_bytes())
+        .expect_code(1)
+        .expect_error("already exists");
+    for (name, email, stdin, needle) in [
+        (
+            "bob",
+            "bob@example.com",
+            &b"short\n"[..],
+            "at least 8 characters",
+        ),
+        (
+            "bob",
+            "bob@example.com",
+            &b"first line\nsecond line\n"[..],
+            "more than one line",
+        ),
+        ("bob", "bob@example.com", &b""[..], "no password"),
+        (
+            "bob",
+            "bob@example.com",
+            &b"\xff\xfe password\n"[..],
+            "not UTF-8",
+        ),
+        (
+            "bob",
+            "bob@example.com",
+            &[b'p'; 5000][..],
+            "longer than 1024 bytes",
+        ),
+        (
+            "b",
+            "bob@example.com",
+            PASSWORD.as_bytes(),
+            "--username must be",
+        ),
+        (
+            "bo b",
+            "bob@example.com",
+            PASSWORD.as_bytes(),
+            "--username must be",
+        ),
+        ("bob", "not-an-address", PASSWORD.as_bytes(), "--email"),
+    ] {
+        add_user(&db, name, email, stdin)
+            .expect_code(2)
+            .expect_error(needle);
+    }
+
+    // session revoke: two active sessions and one already ended.
+    let token = |jti: &str, sid: &str| TokenRow {
+        jti: jti.into(),
+        session_id: sid.into(),
+        user_id: id.clone(),
+        fingerprint: rotor_core::Fingerprint::of(jti.as_bytes())
+            .as_bytes()
+            .to_vec(),
+        issued_at: 1,
+        expires_at: i64::MAX / 2,
+        used_at: None,
+        revoked_at: None,
+        successor_jti: None,
+    };
+    block_on(async {
+        let pool = db.pool().await;
+        for (jti, sid) in [("t1", "s1"), ("t2", "s2"), ("t3", "s3")] {
+            store::create_session(pool.pool(), &token(jti, sid))
+                .await
+                .unwrap();
+        }
+        assert!(store::revoke_session(pool.pool(), "s3", "logout", 2)
+            .await
+            .unwrap());
+        pool.pool().close().await;
+    });
+    let out = run(
+        &args(&db, &["session", "revoke", "--user", "ALICE@example.com"]),
+        None,
+    );
+    out.expect_code(0);
+    assert_eq!(out.json()["sessionsRevoked"], 2, "{out:#?}");
+    assert_eq!(out.json()["id"], id.as_str());
+    block_on(async {
+        let pool = db.pool().await;
+        for (jti, sid) in [("t1", "s1"), ("t2", "s2")] {
+            let s = store::session(pool.pool(), sid).await.unwrap().unwrap();
+            assert!(s.revoked_at.is_some(), "{sid} revoked");
+            let t = store::token_by_jti(pool.pool(), jti)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(t.revoked_at.is_some(), "{jti} revoked");
+        }
+        pool.pool().close().await;
+    });
+    // By id too; nothing left to revoke.
+    let out = run(&args(&db, &["session", "revoke", "--user", &id]), None);
+    out.expect_code(0);
+    assert_eq!(out.json()["sessionsRevoked"], 0);
+    run(
+        &args(&db, &["session", "revoke", "--user", "mallory"]),
+        None,
+    )
+    .expect_code(1)
+    .expect_error("no user with the name, e-mail or id `mallory`");
+}
+
+#[test]
+fn sqlite_migrate_user_add_session_revoke() {
+    migrate_then_manage(
+        Kind::Sqlite,
+        "database::sqlite_migrate_user_add_session_revoke",
+    );
+}
+
+#[test]
+fn postgres_migrate_user_add_session_revoke() {
+    migrate_then_manage(
+        Kind::Postgres,
+        "database::postgres_migrate_user_add_session_revoke",
+    );
+}
+
+#[test]
+fn sqlite_commands_never_create_a_missing_file() {
+    let Some(db) = TestDb::new(
+        Kind::Sqlite,
+        "database::sqlite_commands_never_create_a_missing_file",
+    ) else {
+        return;
+    };
+    add_user(&db, "alice", "alice@example.com", PASSWORD.as_bytes())
+        .expect_code(1)
+        .expect_error("does not exist");
+    run(&args(&db, &["session", "revoke", "--user", "alice"]), None)
+        .expect_code(1)
+        .expect_error("does not exist");
+    assert!(!db.sqlite_path().exists());
+}
+
+#[test]
+fn unusable_database_urls_are_one_line_errors() {
+    // Nothing listens on port 1 of the loopback address.
+    let out = run(
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://rotor:rotor@127.0.0.1:1/rotor",
+        ],
+        None,
+    );
+    out.expect_code(1)
+        .expect_error("cannot open the Postgres database");
+    assert!(
+        !out.stderr.contains("rotor:rotor"),
+        "no password in errors: {out:#?}"
+    );
+    run(
+        &["migrate", "--database-url", "mysql://u@localhost/db"],
+        None,
+    )
+    .expect_code(2)
+    .expect_error("must start with sqlite:");
+    // The URL also comes from the configuration, as for the server.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("from-env.db").display());
+    let out = crate::common::command(dir.path())
+        .env("ROCKET_DATABASES", format!("{{rotor={{url=\"{url}\"}}}}"))
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("from-env.db").exists());
+}
