@@ -98,6 +98,33 @@ async fn debug_binary_starts_with_no_setup() {
         dir.join("rotor.db").exists(),
         "SQLite file created in the working directory"
     );
+
+    // Reuse, for the security event in the log: R1 -> R2 -> R3, then R1 again.
+    let base = format!("http://127.0.0.1:{port}");
+    let secret_password = "a password that must never reach the log";
+    let creds = serde_json::json!({"username": "lou", "email": "lou@example.com", "password": secret_password});
+    let post = |path: &str, body: serde_json::Value| {
+        let (http, url) = (http.clone(), format!("{base}{path}"));
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(post("/register", creds.clone()).await.0, 201);
+    let (status, login) = post("/login", creds).await;
+    assert_eq!(status, 200);
+    let r1 = login["data"]["refreshToken"].clone();
+    let (_, p2) = post("/refresh-token", serde_json::json!({"refreshToken": r1})).await;
+    let (status, _) = post(
+        "/refresh-token",
+        serde_json::json!({"refreshToken": p2["data"]["refreshToken"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = post("/refresh-token", serde_json::json!({"refreshToken": r1})).await;
+    assert_eq!(status, 401);
+
     child.start_kill().unwrap();
     let _ = child.wait().await;
     // Rocket's logger writes to stdout.
@@ -110,6 +137,19 @@ async fn debug_binary_starts_with_no_setup() {
         .await
         .unwrap();
     assert!(out.contains("generated EPHEMERAL secrets"), "{out}");
+    let event = out
+        .lines()
+        .find_map(|l| l.split_once("rotor security event: ").map(|(_, json)| json))
+        .expect("a security event line");
+    let event: serde_json::Value = serde_json::from_str(event).expect("the event is JSON");
+    assert_eq!(event["event"], "refresh_token_reuse");
+    assert_eq!(event["action"], "session_revoked");
+    assert_eq!(event["session_was_active"], true);
+    assert!(!out.contains(secret_password), "a password reached the log");
+    assert!(
+        !out.contains(r1.as_str().unwrap()),
+        "a refresh token reached the log"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
