@@ -261,8 +261,10 @@ pub struct Keys {
     pub ephemeral: bool,
 }
 
-/// A key id derived from the secret, so a secret moved to the "previous" list keeps its id.
-fn derived_kid(secret: &[u8]) -> String {
+/// A key id derived from the secret, so a secret moved to the "previous" list keeps its id:
+/// the first 8 bytes of SHA-256(`"rotor kid\0"` ‖ secret) in hex. Not secret.
+#[must_use]
+pub fn derived_kid(secret: &[u8]) -> String {
     let mut input = b"rotor kid\0".to_vec();
     input.extend_from_slice(secret);
     let fp = Fingerprint::of(&input);
