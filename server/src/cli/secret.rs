@@ -6,7 +6,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use clap::Subcommand;
-use rotor_core::{Fingerprint, Key, MIN_SECRET_LEN};
+use rotor_core::{Key, MIN_SECRET_LEN};
 
 use super::{CliError, Outcome};
 
@@ -81,13 +81,10 @@ pub fn generate(bytes: usize) -> Result<String, CliError> {
     Ok(URL_SAFE_NO_PAD.encode(&raw))
 }
 
-/// The key id rotor-server derives from a configured secret (`config::Keys`): the first 8 bytes
-/// of SHA-256("rotor kid\0" ‖ secret) in hex. Not secret, and the same secret always gets it.
+/// The key id rotor-server derives from a configured secret ([`crate::config::derived_kid`]).
 #[must_use]
 pub fn server_kid(secret: &[u8]) -> String {
-    let mut input = b"rotor kid\0".to_vec();
-    input.extend_from_slice(secret);
-    hex::encode(&Fingerprint::of(&input).as_bytes()[..8])
+    crate::config::derived_kid(secret)
 }
 
 /// Help text shared by every `--secret` flag.
