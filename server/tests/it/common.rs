@@ -81,6 +81,29 @@ pub fn with_database(url: &str, db: &str) -> String {
     out
 }
 
+/// Drops test databases left behind by test processes that no longer exist (killed by a
+/// timeout, say): names carry the creating process id, so live runs are never touched.
+async fn sweep_orphans(conn: &mut PgConnection) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'rotor\\_t\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let orphan = pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists());
+        if orphan {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await;
+        }
+    }
+}
+
 /// A fresh database, removed on drop.
 pub struct TestDb {
     pub kind: Kind,
@@ -122,6 +145,7 @@ impl TestDb {
                         return None;
                     }
                 };
+                sweep_orphans(&mut conn).await;
                 conn.execute(format!("CREATE DATABASE {name}").as_str())
                     .await
                     .expect("CREATE DATABASE (the role needs CREATEDB)");
