@@ -289,3 +289,164 @@ fn unusable_database_urls_are_one_line_errors() {
     assert!(out.status.success(), "{out:?}");
     assert!(dir.path().join("from-env.db").exists());
 }
+
+/// Runs `args` on a pseudo-terminal (util-linux `script`), answering each prompt in `answers`
+/// only once it has appeared. Returns everything the terminal showed, and the exit status.
+fn on_terminal(
+    dir: &std::path::Path,
+    args: &[&str],
+    answers: &[(&str, &str)],
+) -> Option<(String, i32)> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    if Command::new("script").arg("--version").output().is_err() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED terminal prompt test: util-linux `script` is not installed ***\n"
+        );
+        return None;
+    }
+    let line = std::iter::once(env!("CARGO_BIN_EXE_rotor-server"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir)
+        .env("ROCKET_PASSWORD_MEMORY_KIB", "64")
+        .env("ROCKET_PASSWORD_ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut shown = Vec::new();
+    let wait_for = |text: &str, shown: &mut Vec<u8>| {
+        while !String::from_utf8_lossy(shown).contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => shown.extend(chunk),
+                Err(_) => break,
+            }
+        }
+    };
+    for (prompt, answer) in answers {
+        wait_for(prompt, &mut shown);
+        assert!(
+            String::from_utf8_lossy(&shown).contains(prompt),
+            "no prompt {prompt:?}: {}",
+            String::from_utf8_lossy(&shown)
+        );
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no exit: {}", String::from_utf8_lossy(&shown));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdin);
+    while let Ok(chunk) = rx.recv_timeout(Duration::from_secs(2)) {
+        shown.extend(chunk);
+    }
+    Some((
+        String::from_utf8_lossy(&shown).into_owned(),
+        status.code().unwrap_or(-1),
+    ))
+}
+
+#[test]
+fn user_add_asks_for_the_password_on_a_terminal() {
+    let Some(db) = TestDb::new(
+        Kind::Sqlite,
+        "database::user_add_asks_for_the_password_on_a_terminal",
+    ) else {
+        return;
+    };
+    run(&args(&db, &["migrate"]), None).expect_code(0);
+    let secret = "terminal password 1234";
+    let add = args(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "carol",
+            "--email",
+            "carol@example.com",
+        ],
+    );
+    let Some((shown, code)) = on_terminal(
+        db.dir.path(),
+        &add,
+        &[
+            ("Password for carol: ", secret),
+            ("Same password again: ", secret),
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains(r#""username":"carol""#), "{shown}");
+    assert!(
+        !shown.contains(secret),
+        "the password is not echoed: {shown}"
+    );
+    block_on(async {
+        let pool = db.pool().await;
+        let row = store::user_by_login(pool.pool(), "carol")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            rotor_server::passwords::verify(&cheap(), secret.into(), Some(row.password_hash))
+                .await
+                .unwrap()
+        );
+        pool.pool().close().await;
+    });
+    // Two different answers: nothing is created.
+    let add = args(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "dave",
+            "--email",
+            "dave@example.com",
+        ],
+    );
+    let (shown, code) = on_terminal(
+        db.dir.path(),
+        &add,
+        &[
+            ("Password for dave: ", secret),
+            ("Same password again: ", "something else 99"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(code, 2, "{shown}");
+    assert!(shown.contains("the two passwords differ"), "{shown}");
+}
