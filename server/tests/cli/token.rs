@@ -627,3 +627,61 @@ fn inspect_handles_a_10_mb_token_quickly() {
     );
     out.expect_code(1).expect_error("(too_large)");
 }
+
+/// A token with any header, MACed with `secret` through rotor-core's `Key::mac`.
+fn hand_made(header: &str, claims: &str, secret: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let tag = Key::new(secret.as_bytes()).unwrap().mac(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag))
+}
+
+#[test]
+fn verify_header_checks_typ_and_crit() {
+    let claims = r#"{"sub":"1","exp":1800000900}"#;
+    let go = |token: &str, extra: &[&str]| {
+        run(
+            &[
+                &["token", "verify", "--secret", SECRET, "--now", "1800000000"][..],
+                extra,
+                &[token],
+            ]
+            .concat(),
+            None,
+        )
+    };
+    let at = hand_made(r#"{"alg":"HS256","typ":"at+jwt"}"#, claims, SECRET);
+    invalid(&go(&at, &[]), "unsupported_type");
+    let ok = go(&at, &["--typ", "at+jwt"]);
+    ok.expect_code(0);
+    assert_eq!(ok.json()["header"]["typ"], "at+jwt");
+    // Several --typ values; case does not matter (RFC 7515 §4.1.9).
+    go(&at, &["--typ", "dpop+jwt", "--typ", "AT+JWT"]).expect_code(0);
+    // An unknown critical extension is refused (RFC 7515 §4.1.11).
+    let crit = hand_made(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#, claims, SECRET);
+    invalid(&go(&crit, &[]), "unsupported_critical");
+    // A kid the secret was not given under: the kid only picks a key, the MAC decides.
+    let kid = hand_made(r#"{"alg":"HS256","kid":"2026-11"}"#, claims, SECRET);
+    go(&kid, &[]).expect_code(0);
+    let kid_other = hand_made(r#"{"alg":"HS256","kid":"2026-11"}"#, claims, OTHER);
+    invalid(&go(&kid_other, &[]), "bad_signature");
+    // Duplicate claims behind a valid MAC (RFC 7519 §4).
+    let dup = hand_made(
+        r#"{"alg":"HS256"}"#,
+        r#"{"sub":"1","sub":"2","exp":1800000900}"#,
+        SECRET,
+    );
+    invalid(&go(&dup, &[]), "duplicate_member");
+    // A token that is not valid yet.
+    let early = hand_made(
+        r#"{"alg":"HS256"}"#,
+        r#"{"nbf":1800009999,"exp":1800099999}"#,
+        SECRET,
+    );
+    invalid(&go(&early, &[]), "not_yet_valid");
+}
