@@ -13,4 +13,4 @@ su postgres -c "psql -qAtc \"select 1 from pg_roles where rolname='rotor'\"" | g
   su postgres -c "psql -qc \"create role rotor login password 'rotor' createdb\""
 su postgres -c "psql -qAtc \"select 1 from pg_database where datname='rotor_test'\"" | grep -q 1 ||
   su postgres -c "psql -qc 'create database rotor_test owner rotor'"
-ROTOR_TEST_POSTGRES_URL=${ROTOR_TEST_POSTGRES_URL:-postgres://rotor:rotor@127.0.0.1:5432/rotor_test}
+export ROTOR_TEST_POSTGRES_URL=${ROTOR_TEST_POSTGRES_URL:-postgres://rotor:rotor@127.0.0.1:5432/rotor_test}
