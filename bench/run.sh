@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# bench/run.sh: load benchmark of rotor-server's POST /refresh-token against the Express peer
+# (../shared/peer-express), in one run, on this machine. Not part of .ci/run (about 5 minutes).
+#
+#   bash bench/run.sh                     # writes bench/RESULTS.md, prints the table
+#   DURATION=10 WARMUP=3 bash bench/run.sh
+#
+# 1. PostgreSQL up (.ci/postgres.sh), fresh databases rotor_bench and peer_bench.
+# 2. Release builds of rotor-server and of the seeding/checking helper (bench/src/main.rs).
+# 3. Seeds USERS users with one live session each, for each server (rotor: through the
+#    server library, as /login does minus the password check; peer: its own seed.js).
+# 4. One after another, each alone on 127.0.0.1: rotor-server on PostgreSQL, rotor-server on
+#    SQLite, the peer on PostgreSQL. For each: warm-up, then the success path (wrk, chained
+#    rotation, wrk/refresh_chain.lua), then the 401 path with a forged token
+#    (wrk/invalid_token.lua); then the database is checked against what wrk received.
+# 5. Prints one table and writes it to bench/RESULTS.md with the machine description.
+#
+# Everything listens on and targets 127.0.0.1 only; every wait loop and every wrk run is
+# bounded in time; the trap stops every process this script started.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/bench
+PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer-express}
+SCRATCH=${SCRATCH:-/tmp/rotor-bench}
+OUT=$SCRATCH/out
+HOST=127.0.0.1
+ROTOR_PORT=${ROTOR_PORT:-8710}
+PEER_PORT=${PEER_PORT:-3910}
+USERS=${USERS:-10000}
+CONNS=${CONNS:-16}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-20}        # seconds per measured run
+WARMUP=${WARMUP:-5}             # seconds of warm-up before each server's measured runs
+QUIET_MAX=${QUIET_MAX:-90}      # longest wait for a quiet machine before a measured run
+QUIET_BUSY=${QUIET_BUSY:-0.3}   # "quiet": at most this many cores busy over 2 s
+RESULTS=${RESULTS:-$BENCH/RESULTS.md}
+PG_ADMIN_URL_BASE=postgres://rotor:rotor@127.0.0.1:5432
+ROTOR_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench
+PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/peer_bench
+SQLITE_DB=$SCRATCH/rotor-bench.db
+# The pool size rotor-server gets on PostgreSQL and SQLite (databases.rotor.max_connections).
+ROTOR_POOL=${ROTOR_POOL:-16}
+
+export ACCESS_TOKEN_SECRET=bench-access-secret-0123456789abcdef
+export REFRESH_TOKEN_SECRET=bench-refresh-secret-0123456789abcdef
+export ACCESS_TOKEN_EXPIRY=15m REFRESH_TOKEN_EXPIRY=10d
+export ROCKET_PROFILE=release ROCKET_CLI_COLORS=false
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.txt "$OUT"/*.log
+
+# ------------------------------------------------------------------ process bookkeeping
+SERVER_PID=""
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+SAMPLER_PID=""
+stop_sampler() {
+  [ -n "$SAMPLER_PID" ] || return 0
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+}
+cleanup() { stop_sampler; stop_server; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { [ -z "$(ss -Hltn "sport = :$1")" ] || die "port $1 is already in use"; }
+
+# ------------------------------------------------------------------ prerequisites
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  timeout 300 bash -c 'apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }' >/dev/null
+fi
+command -v node >/dev/null || die "node is required for the peer"
+[ -f "$PEER_SRC/server.js" ] || die "peer not found at $PEER_SRC (set PEER_SRC)"
+
+# The peer folder is read-only: run a copy.
+PEER=$SCRATCH/peer-express
+if [ ! -f "$PEER/package-lock.json" ] || ! cmp -s "$PEER_SRC/package-lock.json" "$PEER/package-lock.json"; then
+  rm -rf "$PEER"
+fi
+mkdir -p "$PEER"
+cp -r "$PEER_SRC"/. "$PEER"/
+chmod -R u+w "$PEER"
+if [ ! -d "$PEER/node_modules" ]; then
+  log "npm ci (peer)"
+  (cd "$PEER" && timeout 300 npm ci --no-audit --no-fund >/dev/null)
+fi
+
+# ------------------------------------------------------------------ PostgreSQL and fresh databases
+log "PostgreSQL"
+# shellcheck source=/dev/null
+source "$ROOT/.ci/postgres.sh" >/dev/null
+psql_admin() { su postgres -c "psql -v ON_ERROR_STOP=1 -qAt" >/dev/null; }
+psql_admin <<'SQL'
+DO $$BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'peer') THEN
+    CREATE ROLE peer LOGIN PASSWORD 'peer';
+  END IF;
+END$$;
+DROP DATABASE IF EXISTS rotor_bench WITH (FORCE);
+CREATE DATABASE rotor_bench OWNER rotor;
+DROP DATABASE IF EXISTS peer_bench WITH (FORCE);
+CREATE DATABASE peer_bench OWNER peer;
+SQL
+PG_SETTINGS=$(su postgres -c "psql -qAtc \"SELECT string_agg(name||'='||setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','wal_sync_method','max_connections')\"")
+PG_VERSION=$(su postgres -c "psql -qAtc 'SHOW server_version'")
+
+# ------------------------------------------------------------------ builds
+log "building rotor-server and the bench helper (release)"
+(cd "$ROOT" && timeout 1800 cargo build --release -q -p rotor-server) || die "cargo build rotor-server"
+(cd "$BENCH" && CARGO_TARGET_DIR=$ROOT/target timeout 1800 cargo build --release -q) || die "cargo build bench helper"
+ROTOR_BIN=$ROOT/target/release/rotor-server
+HELPER=$ROOT/target/release/rotor-bench
+
+rotor_env() { # $1 = database url
+  echo "ROCKET_DATABASES={rotor={url=\"$1\",max_connections=$ROTOR_POOL}}"
+}
+
+# ------------------------------------------------------------------ seeding
+log "seeding $USERS users: rotor on PostgreSQL"
+# synchronous_commit=off for the seeding connections only (the server runs with the cluster's
+# settings): the commits of 10,000 logins would otherwise wait for 10,000 WAL flushes.
+env "$(rotor_env "$ROTOR_PG_URL?options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
+log "seeding $USERS users: rotor on SQLite"
+# Seeded on tmpfs (no fsync per commit) and copied to disk, where the server runs on it.
+SEED_SQLITE=/dev/shm/rotor-bench-seed.db
+rm -f "$SEED_SQLITE" "$SEED_SQLITE"-wal "$SEED_SQLITE"-shm "$SQLITE_DB" "$SQLITE_DB"-wal "$SQLITE_DB"-shm
+env "$(rotor_env "sqlite://$SEED_SQLITE")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-sqlite.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
+[ ! -e "$SEED_SQLITE-wal" ] || [ ! -s "$SEED_SQLITE-wal" ] || die "SQLite seed left a non-empty WAL"
+cp "$SEED_SQLITE" "$SQLITE_DB"
+rm -f "$SEED_SQLITE" "$SEED_SQLITE"-wal "$SEED_SQLITE"-shm
+log "seeding $USERS users: peer on PostgreSQL"
+(cd "$PEER" && DATABASE_URL=$PEER_PG_URL timeout 300 node seed.js "$USERS" "$OUT/tokens-peer.txt") 2>&1 | tee -a "$OUT/seed.log" >&2
+FORGED_ROTOR=$(env "$(rotor_env "$ROTOR_PG_URL")" "$HELPER" forge-rotor)
+FORGED_PEER=$(cd "$PEER" && node -e 'const jwt=require("jsonwebtoken");process.stdout.write(jwt.sign({_id:process.argv[1]},"forged-refresh-secret-0123456789abcdef",{expiresIn:"10d"}))' "$(head -1 "$OUT/tokens-peer.txt" | cut -d' ' -f1)")
+
+# ------------------------------------------------------------------ measurement helpers
+cpu_of() { # user+sys ticks of a pid list
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] || continue
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+declare -A PG0=()
+pg_pids() { pgrep -u postgres || true; }
+pg_snapshot() { PG0=(); local p; for p in $(pg_pids); do PG0[$p]=$(cpu_of "$p"); done; }
+pg_delta() { local t=0 p now; for p in $(pg_pids); do now=$(cpu_of "$p"); t=$((t + now - ${PG0[$p]:-0})); done; echo "$t"; }
+idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
+total_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print t}' /proc/stat; }
+vm() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; } # kB
+wait_quiet() { # bounded wait for a quiet machine; sets QUIET
+  local deadline=$((SECONDS + QUIET_MAX)) t0 i0 busy
+  while :; do
+    t0=$(total_ticks); i0=$(idle_ticks); sleep 2
+    busy=$(awk -v t="$(($(total_ticks) - t0))" -v i="$(($(idle_ticks) - i0))" 'BEGIN{printf "%.2f", (t - i) / 100 / 2}')
+    if awk -v b="$busy" -v m="$QUIET_BUSY" 'BEGIN{exit !(b <= m)}'; then QUIET="yes($busy)"; return 0; fi
+    if [ $SECONDS -ge $deadline ]; then QUIET="NO($busy)"; return 0; fi
+  done
+}
+
+# run_wrk NAME DURATION SCRIPT ARGS... -> $OUT/wrk-NAME.txt; appends a RESULT line with CPU use.
+run_wrk() {
+  local name=$1 dur=$2 script=$3 url=$4; shift 4
+  local n0 n1 p1 i0 i1 t0 t1 load rss_mid
+  QUIET=skipped
+  case $name in *warmup*) ;; *) wait_quiet ;; esac
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  # resident memory halfway through the run
+  (sleep $((dur / 2)); vm "$SERVER_PID" VmRSS >"$OUT/rss-mid-$name.txt") &
+  SAMPLER_PID=$!
+  n0=$(cpu_of "$SERVER_PID"); pg_snapshot; i0=$(idle_ticks); t0=$(total_ticks)
+  timeout $((dur + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${dur}s" --timeout 5s --latency \
+    -s "$script" "$url" -- "$@" >"$OUT/wrk-$name.txt" 2>&1 || true
+  n1=$(cpu_of "$SERVER_PID"); p1=$(pg_delta); i1=$(idle_ticks); t1=$(total_ticks)
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+  rss_mid=$(cat "$OUT/rss-mid-$name.txt" 2>/dev/null || echo 0)
+  local res
+  res=$(grep '^RESULT' "$OUT/wrk-$name.txt" || echo "RESULT case=FAILED")
+  echo "$res name=$name server_cores=$(awk -v a="$n0" -v b="$n1" -v d="$dur" 'BEGIN{printf "%.2f",(b-a)/100/d}') pg_cores=$(awk -v p="$p1" -v d="$dur" 'BEGIN{printf "%.2f",p/100/d}') busy_cores=$(awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" -v d="$dur" 'BEGIN{printf "%.2f",(t-i)/100/d}') rss_mid_kb=$rss_mid quiet_before=$QUIET load1_before=$load" \
+    | tee -a "$OUT/results.txt" >&2
+}
+field() { # field NAME KEY -> value from the RESULT line of run NAME
+  { grep " name=$1 " "$OUT/results.txt" || true; } | tr ' ' '\n' |
+    awk -F= -v k="$2" '$1 == k && !f {v = $2; f = 1} END {print f ? v : 0}'
+}
+
+wait_up() { # wait_up URL_PATH METHOD WANT_STATUS LOG
+  for _ in $(seq 1 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$4" >&2; die "server exited"; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -X "$2" "$1" || true)
+    [ "$code" = "$3" ] && return 0
+    sleep 0.2
+  done
+  cat "$4" >&2; die "server did not come up at $1"
+}
+
+# bench_one LABEL FLAVOR URL TOKENS FORGED
+# Warm-up chain, measured chain (continuing from the warm-up's tokens), 401 pass.
+bench_one() {
+  local label=$1 flavor=$2 url=$3 tokens=$4 forged=$5
+  log "$label: warm-up ${WARMUP}s"
+  run_wrk "$label-warmup" "$WARMUP" "$BENCH/wrk/refresh_chain.lua" "$url" \
+    "$tokens" "$THREADS" "$flavor" "$OUT/final-$label-warmup.txt"
+  log "$label: success path ${DURATION}s"
+  run_wrk "$label-success" "$DURATION" "$BENCH/wrk/refresh_chain.lua" "$url" \
+    "$OUT/final-$label-warmup.txt" "$THREADS" "$flavor" "$OUT/final-$label.txt"
+  # users left in flight by the warm-up were not driven again: carry them over as they are
+  grep ' inflight$' "$OUT/final-$label-warmup.txt" >>"$OUT/final-$label.txt" || true
+  log "$label: 401 path (forged token) ${DURATION}s"
+  run_wrk "$label-401warmup" 2 "$BENCH/wrk/invalid_token.lua" "$url" "$forged" forged
+  run_wrk "$label-401" "$DURATION" "$BENCH/wrk/invalid_token.lua" "$url" "$forged" forged
+}
+
+declare -A RSS_IDLE=() RSS_HWM=()
+
+bench_rotor() { # LABEL DB_URL TOKENS
+  local label=$1 dburl=$2 tokens=$3
+  port_free "$ROTOR_PORT"
+  log "$label: starting rotor-server"
+  env "$(rotor_env "$dburl")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT \
+    "$ROTOR_BIN" >"$OUT/server-$label.log" 2>&1 &
+  SERVER_PID=$!
+  wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
+  sleep 1
+  RSS_IDLE[$label]=$(vm "$SERVER_PID" VmRSS)
+  bench_one "$label" rotor "http://$HOST:$ROTOR_PORT" "$tokens" "$FORGED_ROTOR"
+  RSS_HWM[$label]=$(vm "$SERVER_PID" VmHWM)
+  stop_server
+  local ok
+  ok=$(( $(field "$label-warmup" ok200) + $(field "$label-success" ok200) ))
+  env "$(rotor_env "$dburl")" timeout 120 "$HELPER" verify-rotor "$OUT/final-$label.txt" "$ok" \
+    >"$OUT/check-$label.txt" 2>&1 || true
+  cat "$OUT/check-$label.txt" >&2
+}
+
+bench_peer() {
+  local label=peer-pg
+  port_free "$PEER_PORT"
+  log "$label: starting the Express peer"
+  (cd "$PEER" && exec env DATABASE_URL=$PEER_PG_URL HOST=$HOST PORT=$PEER_PORT NODE_ENV=production \
+    node server.js) >"$OUT/server-$label.log" 2>&1 &
+  SERVER_PID=$!
+  wait_up "http://$HOST:$PEER_PORT/refresh-token" POST 401 "$OUT/server-$label.log"
+  sleep 1
+  RSS_IDLE[$label]=$(vm "$SERVER_PID" VmRSS)
+  bench_one "$label" peer "http://$HOST:$PEER_PORT" "$OUT/tokens-peer.txt" "$FORGED_PEER"
+  RSS_HWM[$label]=$(vm "$SERVER_PID" VmHWM)
+  stop_server
+  timeout 120 "$HELPER" verify-peer "$PEER_PG_URL" "$OUT/final-$label.txt" >"$OUT/check-$label.txt" 2>&1 || true
+  cat "$OUT/check-$label.txt" >&2
+}
+
+# ------------------------------------------------------------------ the runs
+bench_rotor rotor-pg "$ROTOR_PG_URL" "$OUT/tokens-rotor-pg.txt"
+bench_rotor rotor-sqlite "sqlite://$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt"
+bench_peer
+
+# ------------------------------------------------------------------ table
+errors_of() { # errors of run NAME: success path = non-200 + parse failures + duplicates +
+  local n=$1   # socket errors + timeouts; 401 path = non-401 + socket errors + timeouts
+  case $n in
+    *-success) echo $(( $(field "$n" non200) + $(field "$n" parse_fail) + $(field "$n" starved) + $(field "$n" dup) + $(field "$n" sock_err) + $(field "$n" timeouts) )) ;;
+    *) echo $(( $(field "$n" non401) + $(field "$n" sock_err) + $(field "$n" timeouts) )) ;;
+  esac
+}
+check_of() { grep -o 'result=[A-Z]*' "$OUT/check-$1.txt" 2>/dev/null | cut -d= -f2 || echo "FAIL"; }
+
+TABLE=$OUT/table.md
+{
+  echo "| server | database | path | req/s | p50 ms | p99 ms | errors | rotor/peer req/s | server cores | PostgreSQL cores | busy cores | quiet before |"
+  echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  for label in rotor-pg rotor-sqlite peer-pg; do
+    case $label in
+      rotor-pg) srv=rotor-server; db=PostgreSQL ;;
+      rotor-sqlite) srv=rotor-server; db=SQLite ;;
+      peer-pg) srv="peer (Express)"; db=PostgreSQL ;;
+    esac
+    for path in success 401; do
+      n=$label-$path
+      rps=$(field "$n" rps); peer_rps=$(field "peer-pg-$path" rps)
+      ratio=$(awk -v a="$rps" -v b="$peer_rps" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+      [ "$path" = success ] && pname="refresh (200, chained)" || pname="forged token (401)"
+      printf '| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n' \
+        "$srv" "$db" "$pname" "$rps" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(errors_of "$n")" \
+        "$ratio" "$(field "$n" server_cores)" "$(field "$n" pg_cores)" "$(field "$n" busy_cores)" "$(field "$n" quiet_before)"
+    done
+  done
+} >"$TABLE"
+
+kb_to_mib() { awk -v k="${1:-0}" 'BEGIN{printf "%.1f MiB", k / 1024}'; }
+r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGIN{ if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+
+{
+  echo "# rotor-server load benchmark"
+  echo
+  echo "Generated by \`bash bench/run.sh\` on $(date -u +%Y-%m-%dT%H:%M:%SZ) at commit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet -- server core && echo "" || echo " (with uncommitted changes in server/ or core/)")."
+  echo "Not part of \`.ci/run\` (it takes about five minutes and needs a quiet machine)."
+  echo
+  echo "## Machine"
+  echo
+  echo "- $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) memory; $(uname -sr)"
+  echo "- PostgreSQL $PG_VERSION on the same machine ($PG_SETTINGS)"
+  echo "- $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); node $(node -v); rustc $(rustc -V | cut -d' ' -f2)"
+  echo "- load average before the first run: see \`quiet before\` (busy cores in the 2 s before each run; NO = the machine never got quiet within ${QUIET_MAX} s: other work was running)"
+  echo
+  echo "## Load"
+  echo
+  echo "\`wrk -t$THREADS -c$CONNS -d${DURATION}s --latency\` on 127.0.0.1, one server at a time, $USERS users each with one live session."
+  echo "Success path: \`bench/wrk/refresh_chain.lua\`, each connection chains the rotated token of its own users (a user is never in two requests at once), after a ${WARMUP} s warm-up on the same chains."
+  echo "401 path: \`bench/wrk/invalid_token.lua\` with a forged token (the server's claims, signed with another secret)."
+  echo "rotor-server: release build, \`ROCKET_PROFILE=release\` (log level critical), $(nproc) Rocket workers, pool of $ROTOR_POOL connections. Peer: \`node server.js\`, NODE_ENV=production, pg pool 10, its default error handler."
+  echo
+  echo "## Results"
+  echo
+  cat "$TABLE"
+  echo
+  echo "errors: success path = non-200 + unparsable + duplicate tokens + socket errors + timeouts; 401 path = non-401 + socket errors + timeouts."
+  echo "server / PostgreSQL / busy cores: CPU used over the run (of $(nproc)); busy includes wrk and anything else on the machine."
+  echo
+  echo "- rotor-server 401 path vs its success path: PostgreSQL $(r401 rotor-pg)x, SQLite $(r401 rotor-sqlite)x (peer: $(r401 peer-pg)x)."
+  echo "- rotor-server resident memory (VmRSS): PostgreSQL idle $(kb_to_mib "${RSS_IDLE[rotor-pg]}"), mid-run $(kb_to_mib "$(field rotor-pg-success rss_mid_kb)"), peak $(kb_to_mib "${RSS_HWM[rotor-pg]}") (VmHWM); SQLite idle $(kb_to_mib "${RSS_IDLE[rotor-sqlite]}"), mid-run $(kb_to_mib "$(field rotor-sqlite-success rss_mid_kb)"), peak $(kb_to_mib "${RSS_HWM[rotor-sqlite]}"). Peer (node): idle $(kb_to_mib "${RSS_IDLE[peer-pg]}"), peak $(kb_to_mib "${RSS_HWM[peer-pg]}")."
+  echo
+  echo "## Correctness under load"
+  echo
+  echo "Checked after each server's runs against what wrk received (\`rotor-bench verify-rotor\` / \`verify-peer\`):"
+  echo "rotor: every session active with exactly one live refresh token, no forked chain (tokens - used = sessions), every user's last received token is its live one, and rotations recorded = 200s received + rotations whose response wrk never read when it stopped. Peer: every user's last received token is the stored one."
+  echo
+  echo '```text'
+  for label in rotor-pg rotor-sqlite peer-pg; do cat "$OUT/check-$label.txt"; done
+  echo '```'
+  echo
+  echo "Raw wrk results: \`$OUT/results.txt\`."
+} >"$RESULTS.tmp"
+
+cat "$TABLE"
+echo
+grep -h '^CHECK' "$OUT"/check-*.txt || true
+mv "$RESULTS.tmp" "$RESULTS"
+log "wrote $RESULTS; servers stopped, PostgreSQL left running"
+for label in rotor-pg rotor-sqlite peer-pg; do
+  [ "$(check_of "$label")" = PASS ] || die "correctness check failed for $label (see $OUT/check-$label.txt)"
+  [ "$(errors_of "$label-success")" = 0 ] || die "$label: errors on the success path"
+done
