@@ -2,9 +2,11 @@
 //!
 //! The header and payload segments of a JWS are public: anyone holding the token can read them
 //! (RFC 7515 §5.1, RFC 8725 §3.6), so decoding and encoding them need not be constant time, and a
-//! lookup table is several times faster than `base64ct`. The HMAC tag is different: the expected
-//! tag is secret until it matches, so it is still encoded with `base64ct` and compared in constant
-//! time (see `Key::signature_b64`).
+//! lookup table is several times faster than `base64ct`. So is the signature segment of a token
+//! being verified: it is the sender's input. The HMAC tag a key computes is different: it is
+//! secret until published, so signing encodes it with constant-time `base64ct`
+//! (`Key::signature_b64`), and verifying never encodes it but compares it, in constant time,
+//! with the decoded signature segment.
 //!
 //! Decoding is exactly as strict as `base64ct`: only the 64 base64url characters, no padding, no
 //! length of the form `4k + 1`, and the unused low bits of the last character must be zero, so each

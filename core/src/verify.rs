@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::b64;
 use crate::json::{self, Members};
-use crate::{ct_eq, header, Audience, Error, Key, RegisteredClaims, Validation};
+use crate::{ct_eq, header, Audience, Error, Key, RegisteredClaims, Validation, SIGNATURE_B64_LEN};
 
 /// A token whose signature and claims have been checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +36,9 @@ pub const fn scratch_len(token_len: usize) -> usize {
 ///
 /// Checks, in this order, with nothing from the payload trusted before the MAC matches
 /// (RFC 8725 §3.1, §3.4): length; three non-empty segments; the header (a byte-for-byte match
-/// with a header one of `keys` emits, or else the strict parser, see below); the HMAC tag, compared
-/// in constant time against the canonical encoding of the expected tag (so a non-canonical
-/// signature segment never matches); then the claims (RFC 7519 §7.2).
+/// with a header one of `keys` emits, or else the strict parser, see below); the HMAC tag: the
+/// signature segment must be canonical unpadded base64url of 32 bytes, which are compared in
+/// constant time with the expected tag; then the claims (RFC 7519 §7.2).
 ///
 /// Header rules: `alg` exactly `HS256`; no `crit`, no `b64` other than `true`; `typ` absent,
 /// `JWT`, `application/jwt` (any case) or one of [`Validation::extra_types`]; unique members;
@@ -194,7 +194,15 @@ fn verify_parts<'s>(
         None => select_key(h_seg, keys, validation, scratch)?,
     };
     let key = keys.get(key_index).ok_or(Error::UnknownKeyId)?;
-    if !ct_eq(&key.signature_b64(signing_input), s_seg) {
+    // RFC 7515 §5.2 step 7: decode the signature segment. It is the sender's input, not a
+    // secret, so the strict table decoder serves (a non-canonical segment never decodes); the
+    // expected tag is never encoded or looked up in a table, and the two tags are compared in
+    // constant time (RFC 7518 §3.2). Both steps always run, so a malformed segment costs the
+    // same as a wrong one.
+    let mut tag = [0u8; 32];
+    let well_formed = s_seg.len() == SIGNATURE_B64_LEN && b64::decode(s_seg, &mut tag) == Ok(32);
+    let matches = ct_eq(&key.mac(signing_input), &tag);
+    if !(well_formed && matches) {
         return Err(Error::BadSignature);
     }
 
