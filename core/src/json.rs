@@ -12,6 +12,38 @@ use crate::Error;
 /// Deepest nesting of arrays and objects accepted in a segment.
 pub const MAX_DEPTH: u32 = 64;
 
+/// Length of the longest prefix of `s` with no `"`, `\` or control character.
+///
+/// Eight bytes at a time: `x - 0x01…01 & !x & 0x80…80` is non-zero exactly when some byte of `x`
+/// is zero, and `x - 0x20…20 & !x & 0x80…80` exactly when some byte is below 0x20; a word that
+/// may hold a stop byte is then scanned byte by byte.
+fn plain_len(s: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = s.chunks_exact(8);
+    let mut start = 0usize;
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let w = u64::from_ne_bytes(bytes);
+        let stop = has_zero(w ^ u64::from_ne_bytes([b'"'; 8]))
+            | has_zero(w ^ u64::from_ne_bytes([b'\\'; 8]))
+            | (w.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !w & HIGH);
+        if stop != 0 {
+            break;
+        }
+        start = start.wrapping_add(8);
+    }
+    let tail = s.get(start..).unwrap_or_default();
+    let found = tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(tail.len());
+    start.wrapping_add(found)
+}
+
 struct Normalizer<'b> {
     buf: &'b mut [u8],
     /// Next byte to read.
@@ -85,10 +117,7 @@ impl Normalizer<'_> {
     /// while nothing has been shortened yet, as the text is then already in place).
     fn plain_run(&mut self) {
         let rest = self.buf.get(self.r..).unwrap_or_default();
-        let run = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .unwrap_or(rest.len());
+        let run = plain_len(rest);
         let end = self.r.wrapping_add(run);
         // `w < r` and `end <= len` keep both ranges in bounds, so `copy_within` cannot panic.
         if self.w < self.r && end <= self.buf.len() {
@@ -844,6 +873,30 @@ mod tests {
             r#"{"x":1,"y":2,"x":{}}"#,
         ] {
             assert_eq!(index_agrees(input), Err(Error::DuplicateMember), "{input}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time scan stops where a byte-by-byte scan does, for stop bytes at any
+        /// offset, in any word, among multi-byte UTF-8 and bytes just above or below 0x20.
+        #[test]
+        fn plain_len_matches_a_byte_scan(
+            s in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'"'),
+                    proptest::prelude::Just(b'\\'),
+                    0x00u8..0x20,
+                    0x1fu8..0x23,
+                    0x20u8..=0xff,
+                    0x20u8..=0xff,
+                    0x20u8..=0xff,
+                    0x20u8..=0xff,
+                ],
+                0..40,
+            )
+        ) {
+            let naive = s.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(s.len());
+            proptest::prop_assert_eq!(plain_len(&s), naive);
         }
     }
 }
