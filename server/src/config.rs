@@ -346,7 +346,14 @@ impl Keys {
     }
 }
 
-fn check(cfg: &Config) -> Result<(), String> {
+fn check(cfg: &Config, debug: bool) -> Result<(), String> {
+    if !cfg.cookie_secure && !debug {
+        // OWASP Session Management Cheat Sheet: session cookies always carry `Secure`.
+        return Err(
+            "cookie_secure = false is for local plain-http development only (the debug profile)"
+                .into(),
+        );
+    }
     if cfg.access_token_expiry.0 == 0 || cfg.refresh_token_expiry.0 == 0 {
         return Err("ACCESS_TOKEN_EXPIRY and REFRESH_TOKEN_EXPIRY must be positive".into());
     }
@@ -374,11 +381,11 @@ async fn ignite(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
             return Err(rocket);
         }
     };
-    if let Err(e) = check(&cfg) {
+    let debug = rocket.figment().profile() == rocket::Config::DEBUG_PROFILE;
+    if let Err(e) = check(&cfg, debug) {
         log::error!("rotor: invalid configuration: {e}");
         return Err(rocket);
     }
-    let debug = rocket.figment().profile() == rocket::Config::DEBUG_PROFILE;
     let keys = match Keys::from_config(&cfg, debug) {
         Ok(keys) => keys,
         Err(e) => {
@@ -460,6 +467,29 @@ mod tests {
             Some(derived_kid(&[b'a'; 32]).as_str())
         );
         assert!(!format!("{cfg:?}").contains("aaaa"));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let mut cfg = Config::default();
+        assert_eq!(check(&cfg, false), Ok(()));
+        cfg.cookie_secure = false;
+        assert_eq!(check(&cfg, true), Ok(()));
+        assert!(check(&cfg, false).unwrap_err().contains("debug profile"));
+        cfg.cookie_same_site = SameSitePolicy::None;
+        assert!(check(&cfg, true)
+            .unwrap_err()
+            .contains("requires cookie_secure"));
+        let cfg = Config {
+            refresh_cookie_name: "accessToken".into(),
+            ..Config::default()
+        };
+        assert!(check(&cfg, true).unwrap_err().contains("must differ"));
+        let cfg = Config {
+            password_memory_kib: 1,
+            ..Config::default()
+        };
+        assert!(check(&cfg, true).unwrap_err().contains("password hashing"));
     }
 
     #[test]

@@ -683,4 +683,17 @@ async fn cookie_settings_are_honoured() {
         )),
         Ok(_) => panic!("SameSite=None without Secure must not ignite"),
     }
+    // Outside the debug profile, `Secure` cannot be switched off.
+    let release = rotor_server::custom(
+        figment(&db.url)
+            .merge(("cookie_secure", false))
+            .select("release"),
+    );
+    match rocket::local::asynchronous::Client::untracked(release).await {
+        Err(e) => assert!(matches!(
+            e.kind(),
+            rocket::error::ErrorKind::FailedFairings(_)
+        )),
+        Ok(_) => panic!("cookie_secure = false must not ignite in release"),
+    }
 }
