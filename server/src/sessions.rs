@@ -68,8 +68,9 @@ pub async fn start(
 
 /// Exchanges a refresh token for a new pair.
 ///
-/// 1. Verify the token (signature, `iss`, `exp`), load its row by `jti`, and compare the stored
-///    SHA-256 fingerprint in constant time; the user must still exist.
+/// 1. Verify the token (signature, `iss`, `exp`), then load its row by `jti` joined with its user
+///    (one round trip: the user must still exist), and compare the stored SHA-256 fingerprint in
+///    constant time.
 /// 2. Sign the successor, then record it with one compare-and-set ([`store::rotate`]).
 /// 3. A request that loses the compare-and-set presented a token that is already used. Within
 ///    the grace window, while the successor is unused and the session active, it gets the same
@@ -91,21 +92,14 @@ pub async fn refresh(
         log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
         ApiError::unauthorized(MSG_INVALID_REFRESH)
     };
-    let row = store::token_by_jti(pool, &claims.jti)
+    let row = store::token_of_existing_user(pool, &claims.jti)
         .await
         .map_err(db_err("refresh"))?
-        .ok_or_else(|| invalid("unknown jti"))?;
+        .ok_or_else(|| invalid("unknown jti or user"))?;
     let matches = tokens::stored_fingerprint(&row.fingerprint)
         .is_some_and(|stored| stored == tokens::fingerprint(token));
     if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
         return Err(invalid("stored fingerprint does not match"));
-    }
-    if store::user_by_id(pool, &claims.sub)
-        .await
-        .map_err(db_err("refresh"))?
-        .is_none()
-    {
-        return Err(invalid("unknown user"));
     }
 
     let jti = tokens::random_id();

@@ -184,6 +184,25 @@ pub async fn token_by_jti(pool: &AnyPool, jti: &str) -> Result<Option<TokenRow>,
     .await
 }
 
+/// The refresh-token row with this `jti`, if its user still exists: both lookups of a refresh
+/// in one round trip.
+///
+/// # Errors
+/// Driver errors.
+pub async fn token_of_existing_user(
+    pool: &AnyPool,
+    jti: &str,
+) -> Result<Option<TokenRow>, sqlx::Error> {
+    // No column name is shared by the two tables, so TOKEN_COLUMNS needs no qualifier.
+    sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM refresh_tokens JOIN users ON users.id = refresh_tokens.user_id \
+         WHERE jti = $1"
+    ))
+    .bind(jti)
+    .fetch_optional(pool)
+    .await
+}
+
 /// The session with this id.
 ///
 /// # Errors
