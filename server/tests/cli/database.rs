@@ -353,6 +353,9 @@ fn on_terminal(
             "no prompt {prompt:?}: {}",
             String::from_utf8_lossy(&shown)
         );
+        // The prompt is printed just before echo is switched off: answering at once would race
+        // the terminal mode change and be echoed by the pseudo-terminal itself.
+        std::thread::sleep(Duration::from_millis(500));
         stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
         stdin.flush().unwrap();
     }
