@@ -9,7 +9,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use rocket::fairing::AdHoc;
+use rocket::figment::providers::Serialized;
 use rocket::figment::Figment;
+use rocket::{Build, Rocket};
 use rocket_db_pools::{Database, Pool};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
@@ -21,6 +23,18 @@ use sqlx::{Any, ConnectOptions, Connection, Executor};
 /// Database URL used when none is configured: a SQLite file in the working directory, created
 /// on first run.
 pub const DEFAULT_URL: &str = "sqlite://rotor.db";
+
+/// Default pool size on SQLite (`max_connections`).
+///
+/// SQLite takes one writer at a time whatever the pool size, and a writer that misses the lock
+/// sleeps in SQLite's busy handler (steps of 1, 2, 5 ... 100 ms, no queue): with the 8
+/// connections of `rocket_db_pools`' default on 2 cores, 16 concurrent refreshes had a p99 of
+/// 0.55 to 0.7 s. With one connection they wait in the pool's fair queue instead: p99 60 to 70 ms
+/// and 1.6 times the refreshes per second (`bench/run.sh`).
+pub const DEFAULT_SQLITE_CONNECTIONS: u64 = 1;
+
+/// Default pool size on PostgreSQL (`max_connections`).
+pub const DEFAULT_POSTGRES_CONNECTIONS: u64 = 16;
 
 /// Default SQLite busy timeout: how long a writer waits for the lock before giving up (503).
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -113,7 +127,11 @@ impl DbPool {
             .unwrap_or_else(|_| DEFAULT_URL.to_string());
         let backend = Backend::of(&url).map_err(DbError::Config)?;
         let get = |key: &str| figment.extract_inner::<u64>(key).ok();
-        let max = get("max_connections").unwrap_or(16).clamp(1, 1024);
+        let default_max = match backend {
+            Backend::Sqlite => DEFAULT_SQLITE_CONNECTIONS,
+            Backend::Postgres => DEFAULT_POSTGRES_CONNECTIONS,
+        };
+        let max = get("max_connections").unwrap_or(default_max).clamp(1, 1024);
         let connect_timeout = get("connect_timeout").unwrap_or(5).max(1);
         let busy_ms = get("busy_timeout_ms").unwrap_or(DEFAULT_BUSY_TIMEOUT_MS);
 
@@ -136,7 +154,7 @@ impl DbPool {
         }
 
         let mut options = AnyPoolOptions::new()
-            .max_connections(u32::try_from(max).unwrap_or(16))
+            .max_connections(u32::try_from(max).unwrap_or(1))
             .acquire_timeout(Duration::from_secs(connect_timeout));
         if let Some(min) = get("min_connections") {
             options = options.min_connections(u32::try_from(min).unwrap_or(0));
@@ -245,11 +263,30 @@ fn postgres_unavailable(code: &str) -> bool {
         || code == "25006"
 }
 
+/// On SQLite, unless `max_connections` is configured, a pool of [`DEFAULT_SQLITE_CONNECTIONS`]
+/// rather than `rocket_db_pools`' default of workers × 4.
+fn sqlite_pool_default(rocket: Rocket<Build>) -> Rocket<Build> {
+    let figment = rocket.figment();
+    let url = figment
+        .extract_inner::<String>("databases.rotor.url")
+        .unwrap_or_else(|_| DEFAULT_URL.to_string());
+    if Backend::of(&url) != Ok(Backend::Sqlite)
+        || figment.contains("databases.rotor.max_connections")
+    {
+        return rocket;
+    }
+    let figment = figment.clone().merge(Serialized::default(
+        "databases.rotor.max_connections",
+        DEFAULT_SQLITE_CONNECTIONS,
+    ));
+    rocket.configure(figment)
+}
+
 /// Attaches the pool (`Db::init()`) and runs the migrations once it is up.
 #[must_use]
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("rotor database", |rocket| async {
-        rocket
+        sqlite_pool_default(rocket)
             .attach(Db::init())
             .attach(AdHoc::try_on_ignite("rotor migrations", |rocket| async {
                 let Some(db) = Db::fetch(&rocket) else {
@@ -290,6 +327,26 @@ mod tests {
         for code in ["23505", "42P01", "22001"] {
             assert!(!postgres_unavailable(code), "{code}");
         }
+    }
+
+    #[test]
+    fn sqlite_pool_defaults_to_one_connection_unless_configured() {
+        let max = |figment: Figment| {
+            sqlite_pool_default(rocket::custom(figment))
+                .figment()
+                .extract_inner::<u64>("databases.rotor.max_connections")
+                .ok()
+        };
+        let base = Figment::from(rocket::Config::default());
+        assert_eq!(max(base.clone()), Some(DEFAULT_SQLITE_CONNECTIONS));
+        let sqlite = base.clone().merge(("databases.rotor.url", "sqlite://x.db"));
+        assert_eq!(max(sqlite.clone()), Some(DEFAULT_SQLITE_CONNECTIONS));
+        assert_eq!(
+            max(sqlite.merge(("databases.rotor.max_connections", 3))),
+            Some(3)
+        );
+        let postgres = base.merge(("databases.rotor.url", "postgres://u@h/db"));
+        assert_eq!(max(postgres), None);
     }
 
     #[test]
