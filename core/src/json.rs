@@ -376,9 +376,10 @@ impl Index {
                 0,
             ]);
         }
-        for (i, (key, span)) in keys.iter().zip(spans).enumerate() {
-            let later = keys.iter().zip(spans).skip(i.wrapping_add(1));
-            for (other_key, other) in later {
+        let keys = keys.get(..spans.len()).ok_or(Error::InvalidJson)?;
+        let mut rest = keys.iter().zip(spans);
+        while let Some((key, span)) = rest.next() {
+            for (other_key, other) in rest.clone() {
                 if key == other_key && span.name(canonical) == other.name(canonical) {
                     return Err(Error::DuplicateMember);
                 }
