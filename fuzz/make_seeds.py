@@ -106,7 +106,9 @@ def main() -> None:
         d = ROOT / target
         if d.exists():
             for f in d.iterdir():
-                f.unlink()
+                # found-*: inputs picked from a fuzzing run's merged corpus, kept across runs.
+                if not f.name.startswith("found-"):
+                    f.unlink()
 
     # verify: raw tokens, including attack shapes that are not signed JSON.
     for name, h, p in JSON_CASES:
