@@ -32,15 +32,18 @@ CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-20}        # seconds per measured run
 WARMUP=${WARMUP:-5}             # seconds of warm-up before each server's measured runs
-QUIET_MAX=${QUIET_MAX:-90}      # longest wait for a quiet machine before a measured run
+QUIET_MAX=${QUIET_MAX:-60}      # longest wait for a quiet machine before a measured run
 QUIET_BUSY=${QUIET_BUSY:-0.3}   # "quiet": at most this many cores busy over 2 s
 RESULTS=${RESULTS:-$BENCH/RESULTS.md}
 PG_ADMIN_URL_BASE=postgres://rotor:rotor@127.0.0.1:5432
-ROTOR_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench
+# Plain TCP on loopback, as the peer's `pg` client connects; sqlx's default (sslmode=prefer)
+# would negotiate TLS with the local cluster (TLS_ROTOR=1 measures that).
+ROTOR_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench?sslmode=$([ "${TLS_ROTOR:-0}" = 1 ] && echo prefer || echo disable)
 PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/peer_bench
 SQLITE_DB=$SCRATCH/rotor-bench.db
-# The pool size rotor-server gets on PostgreSQL and SQLite (databases.rotor.max_connections).
-ROTOR_POOL=${ROTOR_POOL:-16}
+# rotor-server's pool size (databases.rotor.max_connections); unset: the server's defaults
+# (PostgreSQL: workers x 4, SQLite: 1).
+ROTOR_POOL=${ROTOR_POOL:-}
 
 export ACCESS_TOKEN_SECRET=bench-access-secret-0123456789abcdef
 export REFRESH_TOKEN_SECRET=bench-refresh-secret-0123456789abcdef
@@ -126,14 +129,14 @@ ROTOR_BIN=$ROOT/target/release/rotor-server
 HELPER=$ROOT/target/release/rotor-bench
 
 rotor_env() { # $1 = database url
-  echo "ROCKET_DATABASES={rotor={url=\"$1\",max_connections=$ROTOR_POOL}}"
+  echo "ROCKET_DATABASES={rotor={url=\"$1\"${ROTOR_POOL:+,max_connections=$ROTOR_POOL}}}"
 }
 
 # ------------------------------------------------------------------ seeding
 log "seeding $USERS users: rotor on PostgreSQL"
 # synchronous_commit=off for the seeding connections only (the server runs with the cluster's
 # settings): the commits of 10,000 logins would otherwise wait for 10,000 WAL flushes.
-env "$(rotor_env "$ROTOR_PG_URL?options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
+env "$(rotor_env "$ROTOR_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
 log "seeding $USERS users: rotor on SQLite"
 # Seeded on tmpfs (no fsync per commit) and copied to disk, where the server runs on it.
 SEED_SQLITE=/dev/shm/rotor-bench-seed.db
@@ -324,7 +327,7 @@ r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGI
   echo "\`wrk -t$THREADS -c$CONNS -d${DURATION}s --latency\` on 127.0.0.1, one server at a time, $USERS users each with one live session."
   echo "Success path: \`bench/wrk/refresh_chain.lua\`, each connection chains the rotated token of its own users (a user is never in two requests at once), after a ${WARMUP} s warm-up on the same chains."
   echo "401 path: \`bench/wrk/invalid_token.lua\` with a forged token (the server's claims, signed with another secret)."
-  echo "rotor-server: release build, \`ROCKET_PROFILE=release\` (log level critical), $(nproc) Rocket workers, pool of $ROTOR_POOL connections. Peer: \`node server.js\`, NODE_ENV=production, pg pool 10, its default error handler."
+  echo "rotor-server: release build, \`ROCKET_PROFILE=release\` (log level critical), $(nproc) Rocket workers, pool size ${ROTOR_POOL:-the server default (PostgreSQL: workers × 4 = $(( $(nproc) * 4 )), SQLite: 1)}, PostgreSQL URL with \`sslmode=${ROTOR_PG_URL##*sslmode=}\` (the peer's \`pg\` client uses no TLS either). Peer: \`node server.js\`, NODE_ENV=production, pg pool 10, its default error handler."
   echo
   echo "## Results"
   echo
