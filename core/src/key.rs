@@ -3,8 +3,8 @@
 use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use sha2::block_api::compress256;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use crate::Error;
 
@@ -28,7 +28,7 @@ const HEADER_B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
 /// `Debug` prints the key id only. With the `zeroize` feature the HMAC states are wiped on drop.
 #[derive(Clone)]
 pub struct Key {
-    mac: HmacState,
+    mac: Hmac<Sha256>,
     kid: heapless::String<MAX_KID_LEN>,
     header: heapless::String<HEADER_B64_CAP>,
 }
@@ -72,7 +72,7 @@ impl Key {
         {
             return Err(Error::InvalidKeyId);
         }
-        let mac = HmacState::new(secret);
+        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Error::WeakKey)?;
         let mut json = [0u8; 36 + MAX_KID_LEN];
         let json = header_json(kid, &mut json)?;
         let mut b64 = [0u8; HEADER_B64_CAP];
@@ -107,7 +107,9 @@ impl Key {
     /// HMAC-SHA256 of `data` (RFC 2104), from the precomputed state.
     #[must_use]
     pub fn mac(&self, data: &[u8]) -> [u8; 32] {
-        self.mac.mac(data)
+        let mut m = self.mac.clone();
+        m.update(data);
+        m.finalize().into_bytes().into()
     }
 
     /// The HS256 signature segment for `signing_input`: the tag in unpadded base64url.
@@ -117,131 +119,6 @@ impl Key {
         // 32 bytes always encode to exactly 43 characters, so this cannot fail.
         let _ = Base64UrlUnpadded::encode(&tag, &mut out);
         out
-    }
-}
-
-/// SHA-256 block size in bytes.
-const BLOCK: usize = 64;
-
-/// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-/// The SHA-256 states after the inner and outer padded key blocks of HMAC (RFC 2104 §2).
-///
-/// Each MAC starts from a copy of 32 bytes of state and runs the SHA-256 compression function
-/// (`sha2`'s, which uses the SHA extensions where the CPU has them) directly on the message
-/// blocks, with FIPS 180-4 §5.1.1 padding done here: no hasher object is cloned or buffered.
-/// RFC 4231 known answers and a property test against the `hmac` crate check it.
-#[derive(Clone)]
-struct HmacState {
-    inner: [u32; 8],
-    outer: [u32; 8],
-}
-
-impl HmacState {
-    fn new(secret: &[u8]) -> Self {
-        // RFC 2104 §2: a key longer than the block is hashed first, a shorter one zero-padded.
-        let mut key = [0u8; BLOCK];
-        let digest;
-        let secret = if secret.len() > BLOCK {
-            digest = Sha256::digest(secret);
-            digest.as_slice()
-        } else {
-            secret
-        };
-        for (k, s) in key.iter_mut().zip(secret) {
-            *k = *s;
-        }
-        let state_after = |pad: u8| {
-            let mut block = key;
-            for b in &mut block {
-                *b ^= pad;
-            }
-            let mut state = SHA256_IV;
-            compress256(&mut state, &[block]);
-            wipe(&mut block);
-            state
-        };
-        let state = Self {
-            inner: state_after(0x36),
-            outer: state_after(0x5c),
-        };
-        wipe(&mut key);
-        state
-    }
-
-    fn mac(&self, data: &[u8]) -> [u8; 32] {
-        let mut state = self.inner;
-        let mut blocks = data.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            if let Ok(block) = <[u8; BLOCK]>::try_from(block) {
-                compress256(&mut state, &[block]);
-            }
-        }
-        // The message length counts the key block already absorbed; SHA-256 takes it mod 2^64.
-        let len = u64::try_from(data.len())
-            .unwrap_or(u64::MAX)
-            .wrapping_add(BLOCK as u64);
-        finish(&mut state, blocks.remainder(), len);
-        let mut inner_hash = [0u8; 32];
-        for (out, word) in inner_hash.chunks_exact_mut(4).zip(state) {
-            out.copy_from_slice(&word.to_be_bytes());
-        }
-        let mut state = self.outer;
-        finish(&mut state, &inner_hash, (BLOCK + 32) as u64);
-        let mut tag = [0u8; 32];
-        for (out, word) in tag.chunks_exact_mut(4).zip(state) {
-            out.copy_from_slice(&word.to_be_bytes());
-        }
-        tag
-    }
-}
-
-/// Pads and compresses the last `rest` bytes (less than a block) of a message of `len` bytes
-/// (FIPS 180-4 §5.1.1: `0x80`, zeros, then the length in bits, big-endian, in one or two blocks).
-fn finish(state: &mut [u32; 8], rest: &[u8], len: u64) {
-    let mut tail = [[0u8; BLOCK]; 2];
-    let [first, second] = &mut tail;
-    for (t, r) in first.iter_mut().zip(rest) {
-        *t = *r;
-    }
-    if let Some(marker) = first.get_mut(rest.len()) {
-        *marker = 0x80;
-    }
-    let bits = len.wrapping_mul(8).to_be_bytes();
-    let (last, blocks) = if rest.len() < BLOCK - 8 {
-        (first, 1)
-    } else {
-        (second, 2)
-    };
-    if let Some(end) = last.get_mut(BLOCK - 8..) {
-        end.copy_from_slice(&bits);
-    }
-    compress256(state, tail.get(..blocks).unwrap_or_default());
-}
-
-/// Overwrites a copy of key material (with the `zeroize` feature; a no-op otherwise).
-fn wipe(block: &mut [u8; BLOCK]) {
-    #[cfg(feature = "zeroize")]
-    zeroize::Zeroize::zeroize(block);
-    #[cfg(not(feature = "zeroize"))]
-    let _ = block;
-}
-
-#[cfg(feature = "zeroize")]
-impl Drop for HmacState {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.inner);
-        zeroize::Zeroize::zeroize(&mut self.outer);
     }
 }
 
@@ -342,52 +219,17 @@ impl<const N: usize> AsRef<[Key]> for KeyRing<N> {
 mod tests {
     use super::*;
     use hex_literal::hex;
-    use hmac::{Hmac, KeyInit, Mac};
-    use proptest::prelude::*;
-
-    fn reference_mac(key: &[u8], data: &[u8]) -> [u8; 32] {
-        let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
-        m.update(data);
-        m.finalize().into_bytes().into()
-    }
-
-    /// Every padding case: data ending just before, at and after the 55/56/64-byte boundaries
-    /// of the last block, and keys shorter than, equal to and longer than a block.
-    #[test]
-    fn mac_matches_the_hmac_crate_at_block_boundaries() {
-        let data = [0x5au8; 3 * BLOCK];
-        for key_len in [32, 63, 64, 65, 200] {
-            let secret = [0xa5u8; 200];
-            let key = Key::new(&secret[..key_len]).unwrap();
-            for len in [
-                0, 1, 54, 55, 56, 57, 63, 64, 65, 118, 119, 120, 127, 128, 129, 192,
-            ] {
-                assert_eq!(
-                    key.mac(&data[..len]),
-                    reference_mac(&secret[..key_len], &data[..len]),
-                    "key {key_len} bytes, data {len} bytes"
-                );
-            }
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn mac_matches_the_hmac_crate(
-            secret in proptest::collection::vec(any::<u8>(), 32..200),
-            data in proptest::collection::vec(any::<u8>(), 0..300),
-        ) {
-            prop_assert_eq!(Key::new(&secret).unwrap().mac(&data), reference_mac(&secret, &data));
-        }
-    }
 
     /// RFC 4231 §4: (key, data, HMAC-SHA-256). Cases 1–4 and 6–7 use keys shorter or longer than
-    /// a block; `Key::new` refuses the short ones, so those go through the same HMAC state type
-    /// that `Key` uses, directly.
+    /// a block; `Key::new` refuses the short ones, so those go through the same HMAC state type.
     fn rfc4231_mac(key: &[u8], data: &[u8]) -> [u8; 32] {
         match Key::new(key) {
             Ok(k) => k.mac(data),
-            Err(_) => HmacState::new(key).mac(data),
+            Err(_) => {
+                let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+                m.update(data);
+                m.finalize().into_bytes().into()
+            }
         }
     }
 
