@@ -75,3 +75,8 @@ pub fn scratch_for(token: &str) -> Vec<u8> {
 pub fn test_key() -> Key {
     Key::new(SECRET).expect("SECRET is 40 bytes")
 }
+
+/// The repository README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
