@@ -101,9 +101,56 @@ impl<'b> Fast<'_, 'b> {
         Ok(())
     }
 
+    /// Writes an integer in decimal, `-` first when `negative`, as `serde-json-core` writes it.
+    fn integer(&mut self, negative: bool, magnitude: u64) -> Result {
+        let mut digits = [0u8; 21];
+        let start = decimal(magnitude, &mut digits);
+        let start = if negative {
+            let minus = start.wrapping_sub(1);
+            *digits.get_mut(minus).ok_or(Error::BufferFull)? = b'-';
+            minus
+        } else {
+            start
+        };
+        self.raw(digits.get(start..).ok_or(Error::BufferFull)?)
+    }
+
     fn reborrow(&mut self) -> Fast<'_, 'b> {
         Fast(&mut *self.0)
     }
+}
+
+/// Writes the decimal digits of `v` at the end of `out`, two at a time from a table of pairs;
+/// returns where they start (at least 1: `u64::MAX` has 20 digits, leaving room for a `-`).
+fn decimal(mut v: u64, out: &mut [u8; 21]) -> usize {
+    const PAIRS: &[u8; 200] = b"\
+        0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut at = out.len();
+    let mut put = |at: &mut usize, d: &[u8]| {
+        let start = at.wrapping_sub(d.len());
+        if let Some(slot) = out.get_mut(start..*at) {
+            slot.copy_from_slice(d);
+        }
+        *at = start;
+    };
+    let pair = |n: u64| {
+        let i = usize::try_from(n.wrapping_mul(2)).unwrap_or(0);
+        PAIRS.get(i..i.wrapping_add(2)).unwrap_or(b"00")
+    };
+    while v >= 100 {
+        put(&mut at, pair(v.wrapping_rem(100)));
+        v = v.wrapping_div(100);
+    }
+    if v >= 10 {
+        put(&mut at, pair(v));
+    } else {
+        put(&mut at, pair(v).get(1..).unwrap_or(b"0"));
+    }
+    at
 }
 
 /// Whether `serde-json-core` would write `s` unchanged between quotes.
@@ -181,32 +228,32 @@ impl<'a, 'b> ser::Serializer for Fast<'a, 'b> {
         self.call(|s| Ok(ser::Serializer::serialize_bool(s, v)?))
     }
     fn serialize_i8(mut self, v: i8) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_i8(s, v)?))
+        self.integer(v < 0, i64::from(v).unsigned_abs())
     }
     fn serialize_i16(mut self, v: i16) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_i16(s, v)?))
+        self.integer(v < 0, i64::from(v).unsigned_abs())
     }
     fn serialize_i32(mut self, v: i32) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_i32(s, v)?))
+        self.integer(v < 0, i64::from(v).unsigned_abs())
     }
     fn serialize_i64(mut self, v: i64) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_i64(s, v)?))
+        self.integer(v < 0, v.unsigned_abs())
     }
     /// Within `i64` range only: `serde-json-core` has no 128-bit integers.
     fn serialize_i128(self, v: i128) -> Result {
         i64::try_from(v).map_or(Err(Error::Unsupported), |v| self.serialize_i64(v))
     }
     fn serialize_u8(mut self, v: u8) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_u8(s, v)?))
+        self.integer(false, u64::from(v))
     }
     fn serialize_u16(mut self, v: u16) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_u16(s, v)?))
+        self.integer(false, u64::from(v))
     }
     fn serialize_u32(mut self, v: u32) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_u32(s, v)?))
+        self.integer(false, u64::from(v))
     }
     fn serialize_u64(mut self, v: u64) -> Result {
-        self.call(|s| Ok(ser::Serializer::serialize_u64(s, v)?))
+        self.integer(false, v)
     }
     /// Within `u64` range only: `serde-json-core` has no 128-bit integers.
     fn serialize_u128(self, v: u128) -> Result {
@@ -721,6 +768,11 @@ mod tests {
         #[test]
         fn strings_match_serde_json_core(s in any::<String>(), t in "[ -~\\x00-\\x1f]{0,40}") {
             same(&(s.as_str(), t.as_str()));
+        }
+
+        #[test]
+        fn integers_match_serde_json_core(u in any::<u64>(), i in any::<i64>(), small in any::<i8>(), d in 0u32..20) {
+            same(&(u, i, small, 10u64.pow(d), 10u64.pow(d) - 1, i64::MIN, u8::MAX));
         }
     }
 }
