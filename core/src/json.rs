@@ -194,14 +194,22 @@ impl Normalizer<'_> {
         Ok(())
     }
 
-    fn digits(&mut self) -> Result<usize, Error> {
-        let mut n = 0usize;
-        while let Some(b @ b'0'..=b'9') = self.peek() {
-            self.r = self.r.wrapping_add(1);
-            self.put(b)?;
-            n = n.wrapping_add(1);
+    /// Copies a run of digits in one move (none at all while nothing has been shortened yet);
+    /// returns its length.
+    fn digits(&mut self) -> usize {
+        let rest = self.buf.get(self.r..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let end = self.r.wrapping_add(run);
+        // `w < r` and `end <= len` keep both ranges in bounds, so `copy_within` cannot panic.
+        if self.w < self.r && end <= self.buf.len() {
+            self.buf.copy_within(self.r..end, self.w);
         }
-        Ok(n)
+        self.r = end;
+        self.w = self.w.wrapping_add(run);
+        run
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
@@ -216,14 +224,14 @@ impl Normalizer<'_> {
                 self.put(b'0')?;
             }
             Some(b'1'..=b'9') => {
-                self.digits()?;
+                self.digits();
             }
             _ => return Err(Error::InvalidJson),
         }
         if self.peek() == Some(b'.') {
             self.r = self.r.wrapping_add(1);
             self.put(b'.')?;
-            if self.digits()? == 0 {
+            if self.digits() == 0 {
                 return Err(Error::InvalidJson);
             }
         }
@@ -234,7 +242,7 @@ impl Normalizer<'_> {
                 self.r = self.r.wrapping_add(1);
                 self.put(s)?;
             }
-            if self.digits()? == 0 {
+            if self.digits() == 0 {
                 return Err(Error::InvalidJson);
             }
         }
