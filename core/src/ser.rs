@@ -80,6 +80,8 @@ pub struct Fast<'a, 'b>(&'a mut Out<'b>);
 
 impl<'b> Fast<'_, 'b> {
     /// Appends `bytes` verbatim, in one copy.
+    // Inlined so that punctuation, whose length is a constant, is stored without a call to `memcpy`.
+    #[inline(always)]
     fn raw(&mut self, bytes: &[u8]) -> Result {
         let out = &mut *self.0;
         let end = out.pos.checked_add(bytes.len()).ok_or(Error::BufferFull)?;
