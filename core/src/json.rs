@@ -17,7 +17,7 @@ pub const MAX_DEPTH: u32 = 64;
 /// Eight bytes at a time: `x - 0x01…01 & !x & 0x80…80` is non-zero exactly when some byte of `x`
 /// is zero, and `x - 0x20…20 & !x & 0x80…80` exactly when some byte is below 0x20; a word that
 /// may hold a stop byte is then scanned byte by byte.
-fn plain_len(s: &[u8]) -> usize {
+pub(crate) fn plain_len(s: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
