@@ -286,8 +286,8 @@ check_of() { grep -o 'result=[A-Z]*' "$OUT/check-$1.txt" 2>/dev/null | cut -d= -
 
 TABLE=$OUT/table.md
 {
-  echo "| server | database | path | req/s | p50 ms | p99 ms | errors | rotor/peer req/s | server cores | PostgreSQL cores | busy cores | quiet before |"
-  echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  echo "| server | database | path | req/s | p50 ms | p99 ms | errors | rotor/peer req/s | server cores | PostgreSQL cores | CPU µs/request | busy cores | quiet before |"
+  echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
   for label in rotor-pg rotor-sqlite peer-pg; do
     case $label in
       rotor-pg) srv=rotor-server; db=PostgreSQL ;;
@@ -299,9 +299,10 @@ TABLE=$OUT/table.md
       rps=$(field "$n" rps); peer_rps=$(field "peer-pg-$path" rps)
       ratio=$(awk -v a="$rps" -v b="$peer_rps" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
       [ "$path" = success ] && pname="refresh (200, chained)" || pname="forged token (401)"
-      printf '| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n' \
+      cpu_us=$(awk -v s="$(field "$n" server_cores)" -v p="$(field "$n" pg_cores)" -v r="$rps" 'BEGIN{ if (r > 0) printf "%.0f", (s + p) * 1e6 / r; else print "n/a" }')
+      printf '| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s |\n' \
         "$srv" "$db" "$pname" "$rps" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(errors_of "$n")" \
-        "$ratio" "$(field "$n" server_cores)" "$(field "$n" pg_cores)" "$(field "$n" busy_cores)" "$(field "$n" quiet_before)"
+        "$ratio" "$(field "$n" server_cores)" "$(field "$n" pg_cores)" "$cpu_us" "$(field "$n" busy_cores)" "$(field "$n" quiet_before)"
     done
   done
 } >"$TABLE"
@@ -334,7 +335,8 @@ r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGI
   cat "$TABLE"
   echo
   echo "errors: success path = non-200 + unparsable + duplicate tokens + socket errors + timeouts; 401 path = non-401 + socket errors + timeouts."
-  echo "server / PostgreSQL / busy cores: CPU used over the run (of $(nproc)); busy includes wrk and anything else on the machine."
+  echo "server / PostgreSQL / busy cores: CPU used over the run (of $(nproc)); busy includes wrk and anything else on the machine. CPU µs/request = (server + PostgreSQL CPU) / requests: the figure that depends least on what else the machine is doing."
+  echo "What bounds each server and what was changed because of this benchmark: bench/README.md."
   echo
   echo "- rotor-server 401 path vs its success path: PostgreSQL $(r401 rotor-pg)x, SQLite $(r401 rotor-sqlite)x (peer: $(r401 peer-pg)x)."
   echo "- rotor-server resident memory (VmRSS): PostgreSQL idle $(kb_to_mib "${RSS_IDLE[rotor-pg]}"), mid-run $(kb_to_mib "$(field rotor-pg-success rss_mid_kb)"), peak $(kb_to_mib "${RSS_HWM[rotor-pg]}") (VmHWM); SQLite idle $(kb_to_mib "${RSS_IDLE[rotor-sqlite]}"), mid-run $(kb_to_mib "$(field rotor-sqlite-success rss_mid_kb)"), peak $(kb_to_mib "${RSS_HWM[rotor-sqlite]}"). Peer (node): idle $(kb_to_mib "${RSS_IDLE[peer-pg]}"), peak $(kb_to_mib "${RSS_HWM[peer-pg]}")."
