@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::b64;
 use crate::json::{self, Members};
-use crate::{ct_eq, header, Audience, Error, Key, RegisteredClaims, Validation, SIGNATURE_B64_LEN};
+use crate::{header, Audience, Error, Key, RegisteredClaims, Validation, SIGNATURE_B64_LEN};
 
 /// A token whose signature and claims have been checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,7 +201,7 @@ fn verify_parts<'s>(
     // same as a wrong one.
     let mut tag = [0u8; 32];
     let well_formed = s_seg.len() == SIGNATURE_B64_LEN && b64::decode(s_seg, &mut tag) == Ok(32);
-    let matches = ct_eq(&key.mac(signing_input), &tag);
+    let matches = crate::ct::tag_eq(&key.mac(signing_input), &tag);
     if !(well_formed && matches) {
         return Err(Error::BadSignature);
     }
