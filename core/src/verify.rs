@@ -83,6 +83,11 @@ pub fn verify<'s, K: AsRef<[Key]> + ?Sized>(
 ///
 /// # Errors
 /// As [`verify`]; [`Error::InvalidClaims`] when `T` does not accept the payload.
+///
+/// # Panics
+/// Never for types made of structs, strings, numbers, booleans, options, sequences and
+/// string-keyed maps. `serde-json-core` 0.7 panics on a map whose keys are not strings (say
+/// `heapless::LinearMap<u32, _>`), once the MAC has matched: do not give `T` such a map.
 pub fn verify_with<'s, T: Deserialize<'s>, K: AsRef<[Key]> + ?Sized>(
     token: &str,
     keys: &K,
