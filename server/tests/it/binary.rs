@@ -71,11 +71,7 @@ async fn release_profile_refuses_to_start_without_secrets() {
 #[tokio::test]
 async fn debug_binary_starts_with_no_setup() {
     let dir = temp_dir("debug");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let mut child = bare(&dir)
         .env("ROCKET_PORT", port.to_string())
         .spawn()
@@ -156,11 +152,7 @@ async fn debug_binary_starts_with_no_setup() {
 #[tokio::test]
 async fn release_profile_starts_with_the_original_variables() {
     let dir = temp_dir("vars");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let _child = bare(&dir)
         .env("ROCKET_PORT", port.to_string())
         .env("ROCKET_PROFILE", "release")

@@ -405,3 +405,11 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A loopback port that was free a moment ago, for starting the real binary.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
