@@ -40,6 +40,10 @@ fn char_of(v: u32) -> u8 {
     ALPHABET.get((v & 0x3f) as usize).copied().unwrap_or(b'A')
 }
 
+fn char_of64(v: u64) -> u8 {
+    ALPHABET.get((v & 0x3f) as usize).copied().unwrap_or(b'A')
+}
+
 /// Bytes that `encoded_len` base64url characters decode to; `None` if no canonical encoding has
 /// that length.
 pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
@@ -125,21 +129,52 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
     }
 }
 
-/// Encodes `src` as unpadded base64url into the front of `dst`; returns the characters written.
+/// Encodes the first `len` bytes of `buf` as unpadded base64url, in place; returns the
+/// characters written (from the front of `buf`).
+///
+/// Works from the last 3-byte group to the first: group `k`'s characters go to `4k..4k + 4`,
+/// which is at or after its own bytes at `3k..3k + 3` and overlaps only bytes of later groups,
+/// already read. So signing serialises the claims where their encoding goes, with no copy.
 ///
 /// # Errors
-/// [`Error::BufferTooSmall`] if `dst` is shorter than [`encoded_len`].
-pub fn encode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
-    let len = encoded_len(src.len()).ok_or(Error::BufferTooSmall)?;
-    let dst = dst.get_mut(..len).ok_or(Error::BufferTooSmall)?;
-    let triples = src.chunks_exact(3);
-    let tail = triples.remainder();
-    let mut quads = dst.chunks_exact_mut(4);
-    for (t, out) in triples.zip(&mut quads) {
-        let v = match *t {
+/// [`Error::BufferTooSmall`] if `buf` is shorter than [`encoded_len`] of `len`.
+pub fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
+    let out_len = encoded_len(len).ok_or(Error::BufferTooSmall)?;
+    let buf = buf.get_mut(..out_len).ok_or(Error::BufferTooSmall)?;
+    let mut groups = len / 3;
+    // The 1- or 2-byte tail, last in the input and last in the output.
+    let (r, w) = (groups.wrapping_mul(3), groups.wrapping_mul(4));
+    match len % 3 {
+        1 => {
+            let a = u32::from(*buf.get(r).ok_or(Error::BufferTooSmall)?);
+            let out = buf
+                .get_mut(w..w.wrapping_add(2))
+                .ok_or(Error::BufferTooSmall)?;
+            out.copy_from_slice(&[char_of(a >> 2), char_of(a << 4)]);
+        }
+        2 => {
+            let v = match *buf.get(r..r.wrapping_add(2)).ok_or(Error::BufferTooSmall)? {
+                [a, b] => u32::from_be_bytes([0, 0, a, b]),
+                _ => return Err(Error::BufferTooSmall),
+            };
+            let out = buf
+                .get_mut(w..w.wrapping_add(3))
+                .ok_or(Error::BufferTooSmall)?;
+            out.copy_from_slice(&[char_of(v >> 10), char_of(v >> 4), char_of(v << 2)]);
+        }
+        _ => {}
+    }
+    // An odd group count leaves one single group at the end; the rest go two at a time.
+    if groups % 2 == 1 {
+        groups = groups.wrapping_sub(1);
+        let (r, w) = (groups.wrapping_mul(3), groups.wrapping_mul(4));
+        let v = match *buf.get(r..r.wrapping_add(3)).ok_or(Error::BufferTooSmall)? {
             [a, b, c] => u32::from_be_bytes([0, a, b, c]),
             _ => return Err(Error::BufferTooSmall),
         };
+        let out = buf
+            .get_mut(w..w.wrapping_add(4))
+            .ok_or(Error::BufferTooSmall)?;
         out.copy_from_slice(&[
             char_of(v >> 18),
             char_of(v >> 12),
@@ -147,22 +182,28 @@ pub fn encode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
             char_of(v),
         ]);
     }
-    match (tail, quads.into_remainder()) {
-        ([], []) => {}
-        (&[a], [x, y]) => {
-            let v = u32::from(a);
-            *x = char_of(v >> 2);
-            *y = char_of(v << 4);
-        }
-        (&[a, b], [x, y, z]) => {
-            let v = u32::from_be_bytes([0, 0, a, b]);
-            *x = char_of(v >> 10);
-            *y = char_of(v >> 4);
-            *z = char_of(v << 2);
-        }
-        _ => return Err(Error::BufferTooSmall),
+    while groups >= 2 {
+        groups = groups.wrapping_sub(2);
+        let (r, w) = (groups.wrapping_mul(3), groups.wrapping_mul(4));
+        let v = match *buf.get(r..r.wrapping_add(6)).ok_or(Error::BufferTooSmall)? {
+            [a, b, c, d, e, f] => u64::from_be_bytes([0, 0, a, b, c, d, e, f]),
+            _ => return Err(Error::BufferTooSmall),
+        };
+        let out = buf
+            .get_mut(w..w.wrapping_add(8))
+            .ok_or(Error::BufferTooSmall)?;
+        out.copy_from_slice(&[
+            char_of64(v >> 42),
+            char_of64(v >> 36),
+            char_of64(v >> 30),
+            char_of64(v >> 24),
+            char_of64(v >> 18),
+            char_of64(v >> 12),
+            char_of64(v >> 6),
+            char_of64(v),
+        ]);
     }
-    Ok(len)
+    Ok(out_len)
 }
 
 #[cfg(test)]
@@ -185,7 +226,8 @@ mod tests {
         ];
         for (raw, text) in table {
             let mut enc = [0u8; 8];
-            let n = encode(raw, &mut enc).unwrap();
+            enc[..raw.len()].copy_from_slice(raw);
+            let n = encode_in_place(&mut enc, raw.len()).unwrap();
             assert_eq!(&enc[..n], text.as_bytes());
             let mut dec = [0u8; 6];
             let n = decode(text.as_bytes(), &mut dec).unwrap();
@@ -217,14 +259,19 @@ mod tests {
             );
         }
         assert_eq!(decode(b"Zm9vYg", &mut out[..3]), Err(Error::BufferTooSmall));
-        assert_eq!(encode(b"foob", &mut out[..5]), Err(Error::BufferTooSmall));
+        out[..4].copy_from_slice(b"foob");
+        assert_eq!(
+            encode_in_place(&mut out[..5], 4),
+            Err(Error::BufferTooSmall)
+        );
     }
 
     proptest! {
         #[test]
         fn encode_matches_base64ct(raw in proptest::collection::vec(any::<u8>(), 0..200)) {
             let mut ours = [0u8; 300];
-            let n = encode(&raw, &mut ours).unwrap();
+            ours[..raw.len()].copy_from_slice(&raw);
+            let n = encode_in_place(&mut ours, raw.len()).unwrap();
             let mut theirs = [0u8; 300];
             let want = Base64UrlUnpadded::encode(&raw, &mut theirs).unwrap();
             prop_assert_eq!(&ours[..n], want.as_bytes());
