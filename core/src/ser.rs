@@ -124,7 +124,10 @@ impl<'b> Fast<'_, 'b> {
 
 /// Writes the decimal digits of `v` at the end of `out`, two at a time from a table of pairs;
 /// returns where they start (at least 1: `u64::MAX` has 20 digits, leaving room for a `-`).
-fn decimal(mut v: u64, out: &mut [u8; 21]) -> usize {
+///
+/// Only 32-bit division is used: numbers above `u32::MAX` first lose 4-digit groups by
+/// [`div_rem_10k`], so a 32-bit device links no 64-bit division routine.
+fn decimal(v: u64, out: &mut [u8; 21]) -> usize {
     const PAIRS: &[u8; 200] = b"\
         0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
@@ -139,9 +142,21 @@ fn decimal(mut v: u64, out: &mut [u8; 21]) -> usize {
         }
         *at = start;
     };
-    let pair = |n: u64| {
+    let pair = |n: u32| {
         let i = usize::try_from(n.wrapping_mul(2)).unwrap_or(0);
         PAIRS.get(i..i.wrapping_add(2)).unwrap_or(b"00")
+    };
+    let mut high = v;
+    let mut v = loop {
+        match u32::try_from(high) {
+            Ok(low) => break low,
+            Err(_) => {
+                let (q, r) = div_rem_10k(high);
+                put(&mut at, pair(r.wrapping_rem(100)));
+                put(&mut at, pair(r.wrapping_div(100)));
+                high = q;
+            }
+        }
     };
     while v >= 100 {
         put(&mut at, pair(v.wrapping_rem(100)));
@@ -153,6 +168,19 @@ fn decimal(mut v: u64, out: &mut [u8; 21]) -> usize {
         put(&mut at, pair(v).get(1..).unwrap_or(b"0"));
     }
     at
+}
+
+/// `(v / 10_000, v % 10_000)` by long division over 16-bit digits: every step divides a 32-bit
+/// number (the remainder, below 10,000, times 2^16 plus the next digit).
+fn div_rem_10k(v: u64) -> (u64, u32) {
+    let (mut q, mut r) = (0u64, 0u32);
+    for shift in [48u32, 32, 16, 0] {
+        let digit = u32::try_from(v.wrapping_shr(shift) & 0xffff).unwrap_or(0);
+        let cur = r.wrapping_shl(16) | digit;
+        q = q.wrapping_shl(16) | u64::from(cur.wrapping_div(10_000));
+        r = cur.wrapping_rem(10_000);
+    }
+    (q, r)
 }
 
 /// Whether `serde-json-core` would write `s` unchanged between quotes.
@@ -776,6 +804,9 @@ mod tests {
         #[test]
         fn integers_match_serde_json_core(u in any::<u64>(), i in any::<i64>(), small in any::<i8>(), d in 0u32..20) {
             same(&(u, i, small, 10u64.pow(d), 10u64.pow(d) - 1, i64::MIN, u8::MAX));
+            // Every magnitude, and both sides of the 32-bit boundary where formatting switches
+            // from 4-digit long division to 32-bit arithmetic.
+            same(&(u >> (d * 3), u64::from(u32::MAX), u64::from(u32::MAX) + 1, u64::MAX, 10_000u64 << 32));
         }
     }
 }
