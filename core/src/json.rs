@@ -13,14 +13,21 @@ use crate::Error;
 pub const MAX_DEPTH: u32 = 64;
 
 /// Length of the longest prefix of `s` with no `"`, `\` or control character.
+pub(crate) fn plain_len(s: &[u8]) -> usize {
+    stop_len::<false>(s)
+}
+
+/// Length of the longest prefix of `s` with no `"`, `\`, control character, or byte outside
+/// ASCII when `STOP_AT_NON_ASCII`.
 ///
 /// Eight bytes at a time: `x - 0x01…01 & !x & 0x80…80` is non-zero exactly when some byte of `x`
 /// is zero, and `x - 0x20…20 & !x & 0x80…80` exactly when some byte is below 0x20; a word that
 /// may hold a stop byte is then scanned byte by byte.
-pub(crate) fn plain_len(s: &[u8]) -> usize {
+fn stop_len<const STOP_AT_NON_ASCII: bool>(s: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let stops = |b: u8| b == b'"' || b == b'\\' || b < 0x20 || (STOP_AT_NON_ASCII && b >= 0x80);
     let mut words = s.chunks_exact(8);
     let mut start = 0usize;
     for word in &mut words {
@@ -30,17 +37,15 @@ pub(crate) fn plain_len(s: &[u8]) -> usize {
         let w = u64::from_ne_bytes(bytes);
         let stop = has_zero(w ^ u64::from_ne_bytes([b'"'; 8]))
             | has_zero(w ^ u64::from_ne_bytes([b'\\'; 8]))
-            | (w.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !w & HIGH);
+            | (w.wrapping_sub(u64::from_ne_bytes([0x20; 8])) & !w & HIGH)
+            | if STOP_AT_NON_ASCII { w & HIGH } else { 0 };
         if stop != 0 {
             break;
         }
         start = start.wrapping_add(8);
     }
     let tail = s.get(start..).unwrap_or_default();
-    let found = tail
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .unwrap_or(tail.len());
+    let found = tail.iter().position(|&b| stops(b)).unwrap_or(tail.len());
     start.wrapping_add(found)
 }
 
@@ -103,28 +108,65 @@ impl Normalizer<'_> {
         }
         self.put(b'"')?;
         loop {
-            self.plain_run();
-            match self.next()? {
-                b'"' => return self.put(b'"'),
-                b'\\' => self.escape()?,
+            let run = stop_len::<true>(self.buf.get(self.r..).unwrap_or_default());
+            self.keep(run);
+            match self.peek().ok_or(Error::InvalidJson)? {
+                b'"' => {
+                    self.r = self.r.wrapping_add(1);
+                    return self.put(b'"');
+                }
+                b'\\' => {
+                    self.r = self.r.wrapping_add(1);
+                    self.escape()?;
+                }
                 0x00..=0x1f => return Err(Error::InvalidJson),
-                b => self.put(b)?,
+                _ => self.non_ascii_run()?,
             }
         }
     }
 
-    /// Copies the bytes up to the next `"`, `\` or control character in one move (none at all
-    /// while nothing has been shortened yet, as the text is then already in place).
-    fn plain_run(&mut self) {
-        let rest = self.buf.get(self.r..).unwrap_or_default();
-        let run = plain_len(rest);
-        let end = self.r.wrapping_add(run);
-        // `w < r` and `end <= len` keep both ranges in bounds, so `copy_within` cannot panic.
-        if self.w < self.r && end <= self.buf.len() {
-            self.buf.copy_within(self.r..end, self.w);
+    /// Keeps the next `run` bytes as they are: moves them in one copy (none at all while nothing
+    /// has been shortened yet, as the text is then already in place).
+    fn keep(&mut self, run: usize) {
+        if self.w < self.r {
+            // Forward, through a small buffer: each chunk is read before any of it is written,
+            // and is written below where the next one is read. (`copy_within` would link a
+            // 1.5 KiB `memmove` on a device, for text that holds escapes.)
+            let mut chunk = [0u8; 32];
+            let mut left = run;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                let (r, w) = (self.r, self.w);
+                let (Some(tmp), Some(src)) =
+                    (chunk.get_mut(..n), self.buf.get(r..r.wrapping_add(n)))
+                else {
+                    break;
+                };
+                tmp.copy_from_slice(src);
+                if let Some(dst) = self.buf.get_mut(w..w.wrapping_add(n)) {
+                    dst.copy_from_slice(tmp);
+                }
+                self.r = r.wrapping_add(n);
+                self.w = w.wrapping_add(n);
+                left = left.wrapping_sub(n);
+            }
+        } else {
+            self.r = self.r.wrapping_add(run);
+            self.w = self.w.wrapping_add(run);
         }
-        self.r = end;
-        self.w = self.w.wrapping_add(run);
+    }
+
+    /// Keeps a run of bytes outside ASCII, which must be whole, valid UTF-8 sequences: only
+    /// string contents may hold such bytes, so UTF-8 is checked here and nowhere else.
+    fn non_ascii_run(&mut self) -> Result<(), Error> {
+        let rest = self.buf.get(self.r..).unwrap_or_default();
+        let run = rest.iter().position(u8::is_ascii).unwrap_or(rest.len());
+        let bytes = rest.get(..run).ok_or(Error::InvalidJson)?;
+        if core::str::from_utf8(bytes).is_err() {
+            return Err(Error::InvalidJson);
+        }
+        self.keep(run);
+        Ok(())
     }
 
     fn escape(&mut self) -> Result<(), Error> {
@@ -202,13 +244,7 @@ impl Normalizer<'_> {
             .iter()
             .position(|b| !b.is_ascii_digit())
             .unwrap_or(rest.len());
-        let end = self.r.wrapping_add(run);
-        // `w < r` and `end <= len` keep both ranges in bounds, so `copy_within` cannot panic.
-        if self.w < self.r && end <= self.buf.len() {
-            self.buf.copy_within(self.r..end, self.w);
-        }
-        self.r = end;
-        self.w = self.w.wrapping_add(run);
+        self.keep(run);
         run
     }
 
@@ -403,9 +439,6 @@ impl Index {
 /// As [`normalize_object`].
 pub fn normalize_object_indexed(buf: &mut [u8], index: &mut Index) -> Result<usize, Error> {
     *index = Index::new();
-    if core::str::from_utf8(buf).is_err() {
-        return Err(Error::InvalidJson);
-    }
     let mut n = Normalizer { buf, r: 0, w: 0 };
     n.skip_ws();
     if n.peek() != Some(b'{') {
@@ -683,6 +716,9 @@ pub fn numeric_date(value: &[u8]) -> Result<u64, Error> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
     use super::*;
 
     fn norm(input: &str) -> Result<heapless::String<256>, Error> {
@@ -760,8 +796,27 @@ mod tests {
 
     #[test]
     fn rejects_invalid_utf8_and_deep_nesting() {
-        let mut bad = *b"{\"a\":\"\xff\"}";
-        assert_eq!(normalize_object(&mut bad), Err(Error::InvalidJson));
+        for bad in [
+            &b"{\"a\":\"\xff\"}"[..],
+            b"{\"a\":\"\xc3\"}",             // truncated sequence
+            b"{\"a\":\"\xe2\x82x\"}",        // truncated before ASCII
+            b"{\"a\":\"\xc0\x80\"}",         // overlong NUL
+            b"{\"a\":\"\xed\xa0\x80\"}",     // UTF-16 surrogate in UTF-8
+            b"{\"a\":\"\xf4\x90\x80\x80\"}", // above U+10FFFF
+            b"{\"a\":1\xc3\xa9}",            // valid UTF-8 outside a string
+            b"{\xc3\xa9:1}",
+            b"\xef\xbb\xbf{}", // byte order mark
+        ] {
+            let mut buf = bad.to_vec();
+            assert_eq!(
+                normalize_object(&mut buf),
+                Err(Error::InvalidJson),
+                "{bad:?}"
+            );
+        }
+        let mut good = *b"{\"\xc3\xa9\":\"\xf0\x9f\x92\x96 \\u00e9\xe2\x82\xac\"}";
+        let n = normalize_object(&mut good).unwrap();
+        assert_eq!(&good[..n], "{\"é\":\"💖 é€\"}".as_bytes());
         let mut deep = [0u8; 200];
         let mut n = 0;
         for b in b"{\"a\":" {
@@ -906,6 +961,27 @@ mod tests {
         ) {
             let naive = s.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(s.len());
             proptest::prop_assert_eq!(plain_len(&s), naive);
+            let naive = s.iter().position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b)).unwrap_or(s.len());
+            proptest::prop_assert_eq!(stop_len::<true>(&s), naive);
+        }
+
+        /// UTF-8 is checked only inside strings: a string of arbitrary bytes (no quote,
+        /// backslash or control character) is accepted exactly when it is valid UTF-8, as a
+        /// member name or as a value, and kept byte for byte.
+        #[test]
+        fn strings_accept_exactly_valid_utf8(
+            s in proptest::collection::vec(
+                proptest::prop_oneof![0x20u8..0x7f, 0x80u8..=0xff, 0x80u8..=0xff],
+                0..24,
+            )
+        ) {
+            let s: Vec<u8> = s.into_iter().map(|b| if b == b'"' || b == b'\\' { b'x' } else { b }).collect();
+            let valid = core::str::from_utf8(&s).is_ok();
+            for doc in [[&b"{\"a\":\""[..], &s, b"\"}"].concat(), [&b"{\""[..], &s, b"\":0}"].concat()] {
+                let mut buf = doc.clone();
+                let got = normalize_object(&mut buf).map(|n| buf[..n].to_vec());
+                proptest::prop_assert_eq!(got, if valid { Ok(doc) } else { Err(Error::InvalidJson) });
+            }
         }
     }
 }
