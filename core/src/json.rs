@@ -701,17 +701,25 @@ pub fn numeric_date(value: &[u8]) -> Result<u64, Error> {
     if value.is_empty() || (value.len() > 1 && value.first() == Some(&b'0')) {
         return Err(Error::InvalidNumericDate);
     }
-    let mut v: u64 = 0;
-    for &b in value {
-        if !b.is_ascii_digit() {
-            return Err(Error::InvalidNumericDate);
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b.wrapping_sub(b'0'))))
-            .ok_or(Error::InvalidNumericDate)?;
+    // Up to 19 digits cannot overflow; 20 digits fit when they are at most `u64::MAX`'s, which
+    // for strings of digits of equal length is the byte order.
+    match value.len() {
+        0..=19 => {}
+        20 if value <= b"18446744073709551615".as_slice() => {}
+        _ => return Err(Error::InvalidNumericDate),
     }
-    Ok(v)
+    let mut v: u64 = 0;
+    let mut digits = true;
+    for &b in value {
+        let d = b.wrapping_sub(b'0');
+        digits &= d < 10;
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+    }
+    if digits {
+        Ok(v)
+    } else {
+        Err(Error::InvalidNumericDate)
+    }
 }
 
 #[cfg(test)]
@@ -854,6 +862,12 @@ mod tests {
     fn numeric_dates() {
         assert_eq!(numeric_date(b"0"), Ok(0));
         assert_eq!(numeric_date(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(numeric_date(b"18446744073709551614"), Ok(u64::MAX - 1));
+        assert_eq!(
+            numeric_date(b"9999999999999999999"),
+            Ok(9_999_999_999_999_999_999)
+        );
+        assert_eq!(numeric_date(b"1764000900"), Ok(1_764_000_900));
         for bad in [
             &b"18446744073709551616"[..],
             b"-1",

@@ -126,6 +126,14 @@ pub struct Unverified<'s> {
 /// [`Error::Malformed`], [`Error::InvalidBase64`], [`Error::InvalidJson`], [`Error::BufferTooSmall`].
 pub fn inspect<'s>(token: &str, scratch: &'s mut [u8]) -> Result<Unverified<'s>, Error> {
     let (h_seg, p_seg, _) = split(token)?;
+    inspect_segments(h_seg, p_seg, scratch).map_err(|e| malformed_or(p_seg, e))
+}
+
+fn inspect_segments<'s>(
+    h_seg: &[u8],
+    p_seg: &[u8],
+    scratch: &'s mut [u8],
+) -> Result<Unverified<'s>, Error> {
     let (header, rest) = decode_object(h_seg, scratch, None)?;
     let (payload, _) = decode_object(p_seg, rest, None)?;
     let text = |b| core::str::from_utf8(b).map_err(|_| Error::InvalidJson);
@@ -137,16 +145,31 @@ pub fn inspect<'s>(token: &str, scratch: &'s mut [u8]) -> Result<Unverified<'s>,
 
 type Segments<'t> = (&'t [u8], &'t [u8], &'t [u8]);
 
-/// Splits a compact JWS into header, payload and signature segments.
+/// Splits a compact JWS at its first and last dots into header, payload and signature segments.
+///
+/// A token with more than three segments leaves a dot in the payload. That is not looked for
+/// here, which would scan the whole payload of every token: a dot is not base64url, so such a
+/// token always fails a later step (decoding the payload at the latest), and [`malformed_or`]
+/// then reports it as [`Error::Malformed`], the same error as for two segments.
 fn split(token: &str) -> Result<Segments<'_>, Error> {
-    // `str::split_once` with a `char` finds the dots with a word-at-a-time search.
+    // `str::split_once` and `rsplit_once` with a `char` find the dots with a word-at-a-time search.
     let (h, rest) = token.split_once('.').ok_or(Error::Malformed)?;
-    let (p, s) = rest.split_once('.').ok_or(Error::Malformed)?;
+    let (p, s) = rest.rsplit_once('.').ok_or(Error::Malformed)?;
     let (h, p, s) = (h.as_bytes(), p.as_bytes(), s.as_bytes());
-    if h.is_empty() || p.is_empty() || s.is_empty() || s.contains(&b'.') {
+    if h.is_empty() || p.is_empty() || s.is_empty() {
         return Err(Error::Malformed);
     }
     Ok((h, p, s))
+}
+
+/// `err`, or [`Error::Malformed`] when the payload segment holds a dot: the token then has more
+/// than three segments (RFC 7515 §7.1), which is the first thing wrong with it.
+fn malformed_or(p_seg: &[u8], err: Error) -> Error {
+    if p_seg.contains(&b'.') {
+        Error::Malformed
+    } else {
+        err
+    }
 }
 
 /// Decodes a base64url segment into the front of `buf` and canonicalises it as a JSON object.
@@ -189,6 +212,18 @@ fn verify_parts<'s>(
         return Err(Error::TooLarge);
     }
     let (h_seg, p_seg, s_seg) = split(token)?;
+    verify_segments(token, (h_seg, p_seg, s_seg), keys, validation, now, scratch)
+        .map_err(|e| malformed_or(p_seg, e))
+}
+
+fn verify_segments<'s>(
+    token: &str,
+    (h_seg, p_seg, s_seg): Segments<'_>,
+    keys: &[Key],
+    validation: &Validation<'_>,
+    now: u64,
+    scratch: &'s mut [u8],
+) -> Result<Parts<'s>, Error> {
     let signing_input = token
         .as_bytes()
         .get(..h_seg.len().wrapping_add(1).wrapping_add(p_seg.len()))

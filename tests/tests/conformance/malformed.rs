@@ -49,6 +49,21 @@ fn structure() {
         (format!("{h}.{p}.{s}."), Error::Malformed),
         (format!("{h}.{p}.{s}.{s}"), Error::Malformed),
         (format!("{h}.{p}.{s}.{s}.{s}"), Error::Malformed), // JWE shape
+        (format!("{h}.{p}.{p}.{s}"), Error::Malformed),
+        (format!("{h}.{p}..{s}"), Error::Malformed),
+        // Extra segments are reported as such whatever else is wrong: a header the key did not
+        // write (strict path), one that is not base64url, a signature that does not match.
+        (
+            format!("{}.{p}.{p}.{s}", b64(r#"{"typ":"JWT","alg":"HS256"}"#)),
+            Error::Malformed,
+        ),
+        (
+            format!("{}.{p}.{s}.{s}", b64(r#"{"alg":"none"}"#)),
+            Error::Malformed,
+        ),
+        ("a.b.c.d".into(), Error::Malformed),
+        ("....".into(), Error::Malformed),
+        (format!("{h}.{p}.{s}.x"), Error::Malformed),
         (format!(" {h}.{p}.{s}"), Error::InvalidBase64),
         (format!("{h}.{p}.{s} "), Error::BadSignature),
         (format!("{h}.{p}.{s}\n"), Error::BadSignature),

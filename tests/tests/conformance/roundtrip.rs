@@ -325,6 +325,20 @@ fn inspect_shows_canonical_text() {
     let b: serde_json::Value =
         serde_json::from_str(r#"{ "sub" : "\u00e9\/\"" , "exp" : 1 }"#).expect("json");
     assert_eq!(a, b);
+    // More than three segments is malformed here too, whichever dot is extra.
+    let (head, sig) = token.rsplit_once('.').expect("three segments");
+    let (_, payload) = head.split_once('.').expect("three segments");
+    for bad in [
+        format!("{token}.{sig}"),
+        format!("{head}.{payload}.{sig}"),
+        format!("{head}..{sig}"),
+    ] {
+        assert_eq!(
+            inspect(&bad, &mut scratch).map(|_| ()),
+            Err(Error::Malformed),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
