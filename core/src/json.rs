@@ -335,6 +335,8 @@ pub struct Index {
     spans: [Span; MAX_INDEXED],
     len: usize,
     overflow: bool,
+    /// Whether strings may hold escapes: false only after [`index_plain_object`].
+    escapes: bool,
 }
 
 impl Index {
@@ -348,6 +350,7 @@ impl Index {
             }; MAX_INDEXED],
             len: 0,
             overflow: false,
+            escapes: true,
         }
     }
 
@@ -400,6 +403,12 @@ impl Index {
         }))
     }
 
+    /// Whether a string in the indexed text may hold an escape (a `\\`); `false` only when
+    /// [`index_plain_object`] recorded it, so readers can skip looking.
+    pub fn may_have_escapes(&self) -> bool {
+        self.escapes
+    }
+
     /// Fails with [`Error::DuplicateMember`] if two indexed members share a name, and with
     /// [`Error::InvalidJson`] if the index does not describe `canonical`.
     pub fn check_unique(&self, canonical: &[u8]) -> Result<(), Error> {
@@ -431,6 +440,93 @@ impl Index {
         }
         Ok(())
     }
+}
+
+/// The fast path of [`normalize_object_indexed`], for text already in canonical form of the
+/// simplest shape, which is what signers write: an object without whitespace whose member names
+/// and string values are printable ASCII without escapes, and whose values are such strings,
+/// integers, `true`, `false` or `null`, with at most [`MAX_INDEXED`] members.
+///
+/// Returns `true` and records the members in `index` when `text` has that shape: it is then
+/// valid JSON and already canonical, so [`normalize_object_indexed`] would leave it unchanged
+/// and record the same index. Returns `false` for anything else, valid or not, and the caller
+/// falls back to [`normalize_object_indexed`]: this path only ever says yes to text the full
+/// parser accepts unchanged (tested against it, and fuzzed by the `decode_parts` target).
+pub fn index_plain_object(text: &[u8], index: &mut Index) -> bool {
+    *index = Index::new();
+    if text.len() > usize::from(u16::MAX) || text.first() != Some(&b'{') {
+        return false;
+    }
+    if text == b"{}" {
+        index.escapes = false;
+        return true;
+    }
+    let mut at = 1usize;
+    loop {
+        // `"name":` with a plain name.
+        let quote = at;
+        let Some(name_end) = plain_string_end(text, quote) else {
+            return false;
+        };
+        if text.get(name_end) != Some(&b':') || index.len == MAX_INDEXED {
+            return false;
+        }
+        let value = name_end.wrapping_add(1);
+        index.open(quote, value);
+        let end = match text.get(value) {
+            Some(b'"') => plain_string_end(text, value),
+            Some(b'-' | b'0'..=b'9') => integer_end(text, value),
+            Some(b't') => literal_end(text, value, b"true"),
+            Some(b'f') => literal_end(text, value, b"false"),
+            Some(b'n') => literal_end(text, value, b"null"),
+            _ => None,
+        };
+        let Some(end) = end else {
+            return false;
+        };
+        index.close(end);
+        match text.get(end) {
+            Some(b',') => at = end.wrapping_add(1),
+            Some(b'}') if end.wrapping_add(1) == text.len() => {
+                index.escapes = false;
+                return !index.overflow;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// One past the closing quote of the string whose opening quote is at `at`, if it holds only
+/// printable ASCII other than `"` and `\`.
+fn plain_string_end(text: &[u8], at: usize) -> Option<usize> {
+    if text.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at.wrapping_add(1);
+    let close = start.wrapping_add(stop_len::<true>(text.get(start..)?));
+    // DEL is printable for JSON (RFC 8259 §7 escapes only below 0x20), and kept as is.
+    (text.get(close) == Some(&b'"')).then_some(close.wrapping_add(1))
+}
+
+/// One past the integer starting at `at`: `-? (0 | [1-9][0-9]*)`, not followed by a fraction or
+/// exponent (those take the full parser).
+fn integer_end(text: &[u8], at: usize) -> Option<usize> {
+    let start = if text.get(at) == Some(&b'-') {
+        at.wrapping_add(1)
+    } else {
+        at
+    };
+    let rest = text.get(start..)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let leading_zero = digits > 1 && rest.first() == Some(&b'0');
+    let end = start.wrapping_add(digits);
+    (digits > 0 && !leading_zero && !matches!(text.get(end), Some(b'.' | b'e' | b'E')))
+        .then_some(end)
+}
+
+fn literal_end(text: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    let end = at.checked_add(word.len())?;
+    (text.get(at..end)? == word).then_some(end)
 }
 
 /// [`normalize_object`], also recording the place of each top-level member in `index`.
@@ -954,6 +1050,72 @@ mod tests {
         }
     }
 
+    /// Whether the fast path agrees with the full parser on `text`: when it says yes, the full
+    /// parser must accept the text unchanged and record the same members.
+    fn plain_path_agrees(text: &[u8]) -> bool {
+        let mut fast = Index::new();
+        let taken = index_plain_object(text, &mut fast);
+        if taken {
+            let mut buf = text.to_vec();
+            let mut full = Index::new();
+            let n = normalize_object_indexed(&mut buf, &mut full);
+            assert_eq!(
+                n,
+                Ok(text.len()),
+                "{:?}",
+                std::string::String::from_utf8_lossy(text)
+            );
+            assert_eq!(buf, text, "canonical text must be unchanged");
+            let a: Option<Vec<_>> = fast.members(text).map(Iterator::collect);
+            let b: Option<Vec<_>> = full.members(text).map(Iterator::collect);
+            assert_eq!(a, b, "{:?}", std::string::String::from_utf8_lossy(text));
+            assert!(!fast.may_have_escapes() && !text.contains(&b'\\'));
+        }
+        taken
+    }
+
+    #[test]
+    fn plain_path_takes_signer_output_and_leaves_the_rest() {
+        for taken in [
+            &br#"{}"#[..],
+            br#"{"sub":"user-1","iat":1764000000,"exp":1764000900,"jti":"0f8f"}"#,
+            br#"{"a":-1,"b":0,"c":true,"d":false,"e":null,"f":"","g":"~"}"#,
+        ] {
+            assert!(plain_path_agrees(taken), "{taken:?}");
+        }
+        for left in [
+            &br#"{ }"#[..],
+            br#"{"a":1 }"#,
+            br#"{"a":"\""}"#,
+            br#"{"a":"\u0041"}"#,
+            "{\"a\":\"é\"}".as_bytes(),
+            br#"{"a":1.5}"#,
+            br#"{"a":1e3}"#,
+            br#"{"a":01}"#,
+            br#"{"a":-}"#,
+            br#"{"a":[1]}"#,
+            br#"{"a":{}}"#,
+            br#"{"a":tru}"#,
+            br#"{"a":1,}"#,
+            br#"{"a":1}x"#,
+            br#"{"a":1"#,
+            br#"{"a"}"#,
+            br#"{a:1}"#,
+            b"{\"a\":\"\t\"}",
+            br#"[]"#,
+            b"",
+        ] {
+            assert!(!plain_path_agrees(left), "{left:?}");
+        }
+        // More members than the index holds take the full parser, which walks them instead.
+        let many: std::string::String = (0..=MAX_INDEXED)
+            .map(|i| std::format!(",\"m{i}\":{i}"))
+            .collect();
+        assert!(!plain_path_agrees(
+            std::format!("{{{}}}", &many[1..]).as_bytes()
+        ));
+    }
+
     proptest::proptest! {
         /// The word-at-a-time scan stops where a byte-by-byte scan does, for stop bytes at any
         /// offset, in any word, among multi-byte UTF-8 and bytes just above or below 0x20.
@@ -977,6 +1139,34 @@ mod tests {
             proptest::prop_assert_eq!(plain_len(&s), naive);
             let naive = s.iter().position(|&b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b)).unwrap_or(s.len());
             proptest::prop_assert_eq!(stop_len::<true>(&s), naive);
+        }
+
+        /// The fast path never says yes where the full parser would refuse or rewrite the text,
+        /// for objects built from plain and not-quite-plain pieces, and for any byte changed.
+        #[test]
+        fn plain_path_never_disagrees(
+            members in proptest::collection::vec(
+                (
+                    proptest::prop_oneof!["[a-z]{0,3}", "[ -~]{0,3}", proptest::prelude::Just("é".into())],
+                    proptest::prop_oneof![
+                        "\"[ -~]{0,6}\"",
+                        "-?[0-9]{1,4}",
+                        "(true|false|null|tru|nul)",
+                        "-?[0-9]\\.[0-9]|[0-9][eE][0-9]|\\{\\}|\\[\\]| 1|1 ",
+                    ],
+                ),
+                0..5,
+            ),
+            flip in proptest::option::of((0usize..64, proptest::prelude::any::<u8>())),
+        ) {
+            let body: Vec<std::string::String> =
+                members.iter().map(|(n, v)| std::format!("\"{n}\":{v}")).collect();
+            let mut text = std::format!("{{{}}}", body.join(",")).into_bytes();
+            if let Some((at, byte)) = flip {
+                let at = at % text.len();
+                text[at] = byte;
+            }
+            plain_path_agrees(&text);
         }
 
         /// UTF-8 is checked only inside strings: a string of arbitrary bytes (no quote,

@@ -192,7 +192,14 @@ fn decode_object<'s>(
     let n = b64::decode(segment, &mut *buf)?;
     let (text, rest) = buf.split_at_mut(n);
     let len = match index {
-        Some(index) => json::normalize_object_indexed(text, index)?,
+        // Tokens from ordinary signers are already canonical: validated and indexed in one pass.
+        Some(index) => {
+            if json::index_plain_object(text, index) {
+                text.len()
+            } else {
+                json::normalize_object_indexed(text, index)?
+            }
+        }
         None => json::normalize_object(text)?,
     };
     let text: &'s [u8] = text;
@@ -280,17 +287,19 @@ fn registered_claims<'s>(
     match index.members(payload) {
         Some(members) => {
             index.check_unique(payload)?;
-            read_claims(members, arena)
+            read_claims(members, index.may_have_escapes(), arena)
         }
         None => {
             json::check_unique(payload)?;
-            read_claims(Members::new(payload), arena)
+            read_claims(Members::new(payload), true, arena)
         }
     }
 }
 
+/// `escapes` is false when no string in the payload holds an escape, so none is looked for.
 fn read_claims<'s>(
     members: impl Iterator<Item = (&'s [u8], &'s [u8])>,
+    escapes: bool,
     mut arena: &'s mut [u8],
 ) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
     let mut c = RegisteredClaims::default();
@@ -302,7 +311,7 @@ fn read_claims<'s>(
             b"aud" => c.aud = Some(Audience::from_json(value).ok_or(Error::InvalidClaims)?),
             b"iss" | b"sub" | b"jti" => {
                 let raw = json::string_contents(value).ok_or(Error::InvalidClaims)?;
-                let text = if raw.contains(&b'\\') {
+                let text = if escapes && raw.contains(&b'\\') {
                     let n = json::unescape_into(raw, arena)?;
                     let (used, rest) = core::mem::take(&mut arena).split_at_mut(n);
                     arena = rest;
