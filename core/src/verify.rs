@@ -87,7 +87,8 @@ pub fn verify<'s, K: AsRef<[Key]> + ?Sized>(
 /// # Panics
 /// Never for types made of structs, strings, numbers, booleans, options, sequences and
 /// string-keyed maps. `serde-json-core` 0.7 panics on a map whose keys are not strings (say
-/// `heapless::LinearMap<u32, _>`), once the MAC has matched: do not give `T` such a map.
+/// `heapless::LinearMap<u32, _>`), once the MAC has matched: do not give `T` such a map
+/// (upstream: rust-embedded-community/serde-json-core#48, open).
 pub fn verify_with<'s, T: Deserialize<'s>, K: AsRef<[Key]> + ?Sized>(
     token: &str,
     keys: &K,
