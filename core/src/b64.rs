@@ -40,10 +40,6 @@ fn char_of(v: u32) -> u8 {
     ALPHABET.get((v & 0x3f) as usize).copied().unwrap_or(b'A')
 }
 
-fn char_of64(v: u64) -> u8 {
-    ALPHABET.get((v & 0x3f) as usize).copied().unwrap_or(b'A')
-}
-
 /// Bytes that `encoded_len` base64url characters decode to; `None` if no canonical encoding has
 /// that length.
 pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
@@ -164,8 +160,7 @@ pub fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
         }
         _ => {}
     }
-    // An odd group count leaves one single group at the end; the rest go two at a time.
-    if groups % 2 == 1 {
+    while groups > 0 {
         groups = groups.wrapping_sub(1);
         let (r, w) = (groups.wrapping_mul(3), groups.wrapping_mul(4));
         let v = match *buf.get(r..r.wrapping_add(3)).ok_or(Error::BufferTooSmall)? {
@@ -180,27 +175,6 @@ pub fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
             char_of(v >> 12),
             char_of(v >> 6),
             char_of(v),
-        ]);
-    }
-    while groups >= 2 {
-        groups = groups.wrapping_sub(2);
-        let (r, w) = (groups.wrapping_mul(3), groups.wrapping_mul(4));
-        let v = match *buf.get(r..r.wrapping_add(6)).ok_or(Error::BufferTooSmall)? {
-            [a, b, c, d, e, f] => u64::from_be_bytes([0, 0, a, b, c, d, e, f]),
-            _ => return Err(Error::BufferTooSmall),
-        };
-        let out = buf
-            .get_mut(w..w.wrapping_add(8))
-            .ok_or(Error::BufferTooSmall)?;
-        out.copy_from_slice(&[
-            char_of64(v >> 42),
-            char_of64(v >> 36),
-            char_of64(v >> 30),
-            char_of64(v >> 24),
-            char_of64(v >> 18),
-            char_of64(v >> 12),
-            char_of64(v >> 6),
-            char_of64(v),
         ]);
     }
     Ok(out_len)
