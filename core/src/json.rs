@@ -140,7 +140,10 @@ impl Normalizer<'_> {
                 let (Some(tmp), Some(src)) =
                     (chunk.get_mut(..n), self.buf.get(r..r.wrapping_add(n)))
                 else {
-                    break;
+                    // Never taken (`run` is within the text); should it be, reading stops at
+                    // the end of the text, which the caller then refuses.
+                    self.r = self.buf.len();
+                    return;
                 };
                 tmp.copy_from_slice(src);
                 if let Some(dst) = self.buf.get_mut(w..w.wrapping_add(n)) {
