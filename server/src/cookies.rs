@@ -1,4 +1,5 @@
-//! The token cookies, with every attribute set explicitly.
+//! The token cookies: their names and attributes, set explicitly, and their reading and clearing.
+//! The guards ([`crate::guards`]) read them through here; no route touches the jar itself.
 //!
 //! Rocket's jar alone sets neither `HttpOnly` nor, without its own TLS, `Secure`
 //! (OWASP Session Management Cheat Sheet, "Cookies"): `HttpOnly`, `Secure`, `SameSite=Strict`,
@@ -21,6 +22,24 @@ fn cookie(cfg: &Config, name: &str, value: &str, path: &str, max_age: u64) -> Co
             i64::try_from(max_age).unwrap_or(i64::MAX),
         ))
         .build()
+}
+
+fn value(jar: &CookieJar<'_>, name: &str) -> Option<String> {
+    jar.get(name)
+        .map(|c| c.value().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The access cookie's token, if the request carries a non-empty one.
+#[must_use]
+pub fn access(jar: &CookieJar<'_>, cfg: &Config) -> Option<String> {
+    value(jar, &cfg.access_cookie_name)
+}
+
+/// The refresh cookie's token, if the request carries a non-empty one.
+#[must_use]
+pub fn refresh(jar: &CookieJar<'_>, cfg: &Config) -> Option<String> {
+    value(jar, &cfg.refresh_cookie_name)
 }
 
 /// Sets both token cookies.

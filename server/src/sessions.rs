@@ -3,14 +3,61 @@
 
 use serde_json::json;
 
-use crate::config::{Config, Keys};
+use crate::config::Config;
 use crate::db::DbPool;
-use crate::error::{ApiError, MSG_INVALID_REFRESH, MSG_USED_REFRESH};
+use crate::keys::Keys;
 use crate::store::{self, Rotation, TokenRow, UserRow};
-use crate::tokens::{self, Issue, Pair, TokenClaims};
+use crate::tokens::{self, Issue, Pair, TokenClaims, TokenError};
 
-fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> ApiError {
-    move |e| ApiError::database(context, &e)
+/// Why a session operation failed. Every token problem is one of the first three; the route
+/// layer turns them into 401s ([`crate::error::ApiError`]).
+#[derive(Debug)]
+pub enum SessionError {
+    /// The token failed verification, or is too large, or signing failed.
+    Token(TokenError),
+    /// A verified refresh token with no matching row (unknown `jti`, fingerprint mismatch, user
+    /// gone).
+    Unknown,
+    /// A refresh token already used, revoked, or of an ended session.
+    Used,
+    /// The database failed during `context`.
+    Database {
+        /// What was being done.
+        context: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(e) => write!(f, "{e}"),
+            Self::Unknown => f.write_str("unknown refresh token"),
+            Self::Used => f.write_str("refresh token used or session ended"),
+            Self::Database { context, source } => write!(f, "database, during {context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Token(e) => Some(e),
+            Self::Database { source, .. } => Some(source),
+            Self::Unknown | Self::Used => None,
+        }
+    }
+}
+
+impl From<TokenError> for SessionError {
+    fn from(e: TokenError) -> Self {
+        Self::Token(e)
+    }
+}
+
+fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> SessionError {
+    move |source| SessionError::Database { context, source }
 }
 
 fn secs(t: u64) -> i64 {
@@ -38,14 +85,14 @@ fn token_row(claims_of: &Issue<'_>, refresh: &str) -> TokenRow {
 /// Starts a new session for `user` and returns its first pair.
 ///
 /// # Errors
-/// 503 if the database is unavailable.
+/// [`SessionError::Database`].
 pub async fn start(
     db: &DbPool,
     cfg: &Config,
     keys: &Keys,
     user: &UserRow,
     now: u64,
-) -> Result<Pair, ApiError> {
+) -> Result<Pair, SessionError> {
     let (sid, jti) = (tokens::random_id(), tokens::random_id());
     let issue = Issue {
         sub: &user.id,
@@ -78,19 +125,20 @@ pub async fn start(
 ///    reuse: the whole session is revoked and a security event logged (RFC 9700 §4.14.2).
 ///
 /// # Errors
-/// 401 for every token problem, 413 for an oversized token, 503 if the database is unavailable.
+/// [`SessionError::Token`], [`SessionError::Unknown`] or [`SessionError::Used`] for every token
+/// problem, [`SessionError::Database`].
 pub async fn refresh(
     db: &DbPool,
     cfg: &Config,
     keys: &Keys,
     token: &str,
     now: u64,
-) -> Result<Pair, ApiError> {
+) -> Result<Pair, SessionError> {
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
     let pool = db.pool();
     let invalid = |why: &str| {
         log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
-        ApiError::unauthorized(MSG_INVALID_REFRESH)
+        SessionError::Unknown
     };
     let row = store::token_of_existing_user(pool, &claims.jti)
         .await
@@ -122,7 +170,7 @@ pub async fn refresh(
                 "rotor: refresh token of an ended session presented (session {})",
                 claims.sid
             );
-            Err(ApiError::unauthorized(MSG_USED_REFRESH))
+            Err(SessionError::Used)
         }
         Rotation::AlreadyUsed => replayed(db, cfg, keys, &claims, now).await,
     }
@@ -135,9 +183,9 @@ async fn replayed(
     keys: &Keys,
     claims: &TokenClaims,
     now: u64,
-) -> Result<Pair, ApiError> {
+) -> Result<Pair, SessionError> {
     let pool = db.pool();
-    let used = || ApiError::unauthorized(MSG_USED_REFRESH);
+    let used = || SessionError::Used;
     let Some(row) = store::token_by_jti(pool, &claims.jti)
         .await
         .map_err(db_err("refresh"))?
@@ -193,7 +241,7 @@ async fn grace_pair(
     cfg: &Config,
     keys: &Keys,
     row: &TokenRow,
-) -> Result<Option<Pair>, ApiError> {
+) -> Result<Option<Pair>, SessionError> {
     let pool = db.pool();
     let Some(next_jti) = &row.successor_jti else {
         return Ok(None);
@@ -239,8 +287,13 @@ async fn grace_pair(
 /// Ends one session.
 ///
 /// # Errors
-/// 503 if the database is unavailable.
-pub async fn end(db: &DbPool, session_id: &str, reason: &str, now: u64) -> Result<bool, ApiError> {
+/// [`SessionError::Database`].
+pub async fn end(
+    db: &DbPool,
+    session_id: &str,
+    reason: &str,
+    now: u64,
+) -> Result<bool, SessionError> {
     store::revoke_session(db.pool(), session_id, reason, secs(now))
         .await
         .map_err(db_err("logout"))
@@ -249,8 +302,8 @@ pub async fn end(db: &DbPool, session_id: &str, reason: &str, now: u64) -> Resul
 /// Ends every session of a user; returns how many were active.
 ///
 /// # Errors
-/// 503 if the database is unavailable.
-pub async fn end_all(db: &DbPool, user_id: &str, now: u64) -> Result<u64, ApiError> {
+/// [`SessionError::Database`].
+pub async fn end_all(db: &DbPool, user_id: &str, now: u64) -> Result<u64, SessionError> {
     store::revoke_user_sessions(db.pool(), user_id, "logout_all", secs(now))
         .await
         .map_err(db_err("logout-all"))
