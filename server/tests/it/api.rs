@@ -31,13 +31,7 @@ struct Forged<'a> {
 }
 
 fn kid(secret: &str) -> String {
-    // The same derivation as the service: first 8 bytes of SHA-256("rotor kid\0" || secret).
-    let mut input = b"rotor kid\0".to_vec();
-    input.extend_from_slice(secret.as_bytes());
-    rotor_core::Fingerprint::of(&input).as_bytes()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    rotor_server::keys::derived_kid(secret.as_bytes())
 }
 
 fn forge(secret: &str, claims: &Forged<'_>) -> String {
@@ -51,20 +45,8 @@ fn now() -> u64 {
 }
 
 fn b64(s: &str) -> String {
-    // Unpadded base64url, enough for the small test headers.
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = s.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }
 
 /// `alg: none` with the payload of a real token and an empty signature (RFC 8725 §2.1).

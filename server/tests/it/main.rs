@@ -14,3 +14,5 @@ mod mount;
 mod processes;
 mod race;
 mod rotation;
+#[path = "../support/mod.rs"]
+mod support;
