@@ -25,6 +25,10 @@ pub const ORIGINAL_ENV: [&str; 4] = [
     "REFRESH_TOKEN_EXPIRY",
 ];
 
+/// The original app's `cors({ origin: process.env.CORS_ORIGIN, credentials: true })` variable:
+/// one origin, or several separated by commas. When set, it replaces `cors_origins`.
+pub const CORS_ORIGIN_ENV: &str = "CORS_ORIGIN";
+
 /// A secret string whose `Debug` never prints it.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -155,6 +159,15 @@ pub struct Config {
     pub refresh_token_expiry: Seconds,
     /// Window in which a double-submitted refresh token gets the same successor (default 10 s, 0 disables).
     pub refresh_grace: Seconds,
+    /// How long after its use a parent refresh token whose successor was never used still gets
+    /// that successor (a lost response), at most once per session per refresh lifetime
+    /// (default 1 day, 0 disables).
+    pub refresh_retry_window: Seconds,
+    /// Where the standalone server mounts its routes (default `/`; e.g. `/api/v1/users`).
+    pub base_path: String,
+    /// Origins of front ends allowed to call the service with credentials (CORS), e.g.
+    /// `["https://app.example.com"]`; also from `CORS_ORIGIN`.
+    pub cors_origins: Vec<String>,
     /// Clock skew tolerated when checking `exp`, `nbf` and `iat`, in seconds.
     pub token_leeway: u64,
     /// `iss` of every token issued and required of every token accepted.
@@ -169,8 +182,9 @@ pub struct Config {
     pub refresh_cookie_name: String,
     /// `Path` of the access-token cookie.
     pub access_cookie_path: String,
-    /// `Path` of the refresh-token cookie: only the route that needs it.
-    pub refresh_cookie_path: String,
+    /// `Path` of the refresh-token cookie; by default `base_path`, so that it reaches the
+    /// refresh route and the logout routes, and no route outside the base.
+    pub refresh_cookie_path: Option<String>,
     /// Set `Secure` on cookies; switch off only for plain-http local development.
     pub cookie_secure: bool,
     /// `SameSite` of the cookies.
@@ -197,6 +211,9 @@ impl Default for Config {
             access_token_expiry: Seconds(15 * 60),
             refresh_token_expiry: Seconds(10 * 86_400),
             refresh_grace: Seconds(10),
+            refresh_retry_window: Seconds(86_400),
+            base_path: "/".into(),
+            cors_origins: Vec::new(),
             token_leeway: 30,
             issuer: "rotor".into(),
             max_token_len: 4096,
@@ -204,7 +221,7 @@ impl Default for Config {
             access_cookie_name: "accessToken".into(),
             refresh_cookie_name: "refreshToken".into(),
             access_cookie_path: "/".into(),
-            refresh_cookie_path: "/refresh-token".into(),
+            refresh_cookie_path: None,
             cookie_secure: true,
             cookie_same_site: SameSitePolicy::Strict,
             retry_after: 5,
@@ -237,7 +254,47 @@ impl Config {
                 Err(std::env::VarError::NotPresent) => {}
             }
         }
-        figment.extract().map_err(Box::new)
+        match std::env::var(CORS_ORIGIN_ENV) {
+            Ok(value) => {
+                let list: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                figment = figment.merge(Serialized::global("cors_origins", list));
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Box::new(rocket::figment::Error::from(format!(
+                    "{CORS_ORIGIN_ENV} is not valid UTF-8"
+                ))))
+            }
+            Err(std::env::VarError::NotPresent) => {}
+        }
+        let mut cfg: Self = figment.extract().map_err(Box::new)?;
+        cfg.base_path = normalise_path(&cfg.base_path);
+        cfg.cors_origins = cfg
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .collect();
+        Ok(cfg)
+    }
+
+    /// The refresh cookie's `Path`: `refresh_cookie_path`, else `base_path`.
+    #[must_use]
+    pub fn refresh_path(&self) -> &str {
+        self.refresh_cookie_path
+            .as_deref()
+            .unwrap_or(&self.base_path)
+    }
+
+    /// Whether `origin` (as a browser sends it: `scheme://host[:port]`) is in `cors_origins`.
+    #[must_use]
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.cors_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
     }
 
     /// The validation policy for tokens of this service.
@@ -250,7 +307,44 @@ impl Config {
     }
 }
 
+/// `/`, or the path with one leading and no trailing `/`.
+fn normalise_path(path: &str) -> String {
+    let trimmed = path.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// Whether `o` is a serialised origin: `http` or `https`, a host, an optional port, no path.
+fn is_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
 fn check(cfg: &Config, debug: bool) -> Result<(), String> {
+    if let Some(bad) = cfg.cors_origins.iter().find(|o| !is_origin(o)) {
+        // Fetch Standard, CORS protocol: with credentials the allowed origin is echoed exactly;
+        // `*` is refused by browsers for credentialed requests, so it is never configurable.
+        return Err(format!(
+            "cors_origins / CORS_ORIGIN: `{bad}` is not an origin such as https://app.example.com              (scheme, host and optional port; no path, no `*`)"
+        ));
+    }
+    if uri_path_invalid(&cfg.base_path) {
+        return Err(format!(
+            "base_path `{}` must be a plain path such as /api/v1/users",
+            cfg.base_path
+        ));
+    }
     if !cfg.cookie_secure && !debug {
         // OWASP Session Management Cheat Sheet: session cookies always carry `Secure`.
         return Err(
@@ -321,6 +415,14 @@ pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("rotor configuration", ignite)
 }
 
+fn uri_path_invalid(path: &str) -> bool {
+    !path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+        || path.contains("//")
+        || path.split('/').any(|seg| seg == "." || seg == "..")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +443,42 @@ mod tests {
         }
         for bad in ["", "m", "15x", "-5", "1.5h", "99999999999999999999d"] {
             assert!(Seconds::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn base_path_and_origins() {
+        assert_eq!(normalise_path("/"), "/");
+        assert_eq!(normalise_path(""), "/");
+        assert_eq!(normalise_path("api/v1/users/"), "/api/v1/users");
+        let cfg = Config {
+            base_path: "/api/v1/users".into(),
+            ..Config::default()
+        };
+        assert_eq!(cfg.refresh_path(), "/api/v1/users");
+        assert_eq!(check(&cfg, false), Ok(()));
+        for bad in ["/a/../b", "/a b", "/a?x"] {
+            let cfg = Config {
+                base_path: bad.into(),
+                ..Config::default()
+            };
+            assert!(check(&cfg, false).is_err(), "{bad}");
+        }
+        for ok in ["http://localhost:5173", "https://app.example.com"] {
+            assert!(is_origin(ok), "{ok}");
+        }
+        for bad in [
+            "*",
+            "null",
+            "localhost:5173",
+            "https://a.io/path",
+            "https://",
+        ] {
+            let cfg = Config {
+                cors_origins: vec![bad.into()],
+                ..Config::default()
+            };
+            assert!(check(&cfg, false).is_err(), "{bad}");
         }
     }
 

@@ -55,25 +55,22 @@ pub fn set_pair(jar: &CookieJar<'_>, cfg: &Config, pair: &Pair) {
         cfg,
         &cfg.refresh_cookie_name,
         &pair.refresh,
-        &cfg.refresh_cookie_path,
+        cfg.refresh_path(),
         cfg.refresh_token_expiry.0,
     ));
 }
 
-/// Clears both token cookies (same name and path, empty value, `Max-Age=0`).
+/// Clears both token cookies in the browser: a removal `Set-Cookie` for each (same name,
+/// `Path` and attributes, empty value, `Max-Age=0`, an `Expires` in the past), sent whether or
+/// not the request carried the cookie. Rocket's `CookieJar::remove` sends one only for cookies
+/// the request carried, and a browser never sends the refresh cookie outside its `Path`.
 pub fn clear(jar: &CookieJar<'_>, cfg: &Config) {
-    jar.remove(cookie(
-        cfg,
-        &cfg.access_cookie_name,
-        "",
-        &cfg.access_cookie_path,
-        0,
-    ));
-    jar.remove(cookie(
-        cfg,
-        &cfg.refresh_cookie_name,
-        "",
-        &cfg.refresh_cookie_path,
-        0,
-    ));
+    for (name, path) in [
+        (&cfg.access_cookie_name, cfg.access_cookie_path.as_str()),
+        (&cfg.refresh_cookie_name, cfg.refresh_path()),
+    ] {
+        let mut gone = cookie(cfg, name, "", path, 0);
+        gone.set_expires(rocket::time::OffsetDateTime::UNIX_EPOCH);
+        jar.add(gone);
+    }
 }

@@ -3,6 +3,7 @@
 pub mod cleanup;
 pub mod config;
 pub mod cookies;
+pub mod cors;
 pub mod db;
 pub mod error;
 pub mod guards;
@@ -35,6 +36,7 @@ pub fn custom(figment: Figment) -> Rocket<Build> {
         .attach(config::stage())
         .attach(db::stage())
         .attach(routes::stage())
+        .attach(cors::stage())
         .attach(error::stage())
         .attach(cleanup::stage())
 }

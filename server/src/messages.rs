@@ -63,5 +63,7 @@ pub const INTERNAL: &str = "Internal server error";
 pub const NOT_FOUND: &str = "Not found";
 /// 405.
 pub const METHOD_NOT_ALLOWED: &str = "Method not allowed";
+/// 403: a state-changing request from another site (CSRF defence).
+pub const CROSS_SITE: &str = "Cross-site request refused";
 /// `GET /health`, 200.
 pub const HEALTH_OK: &str = "ok";

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::cookies;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::guards::{AuthUser, Body, RefreshToken};
+use crate::guards::{AuthUser, Body, RefreshToken, SameSite};
 use crate::keys::Keys;
 use crate::messages as msg;
 use crate::response::ApiResponse;
@@ -56,6 +56,7 @@ fn required(v: Option<String>) -> Option<String> {
 /// Creates a user.
 #[rocket::post("/register", data = "<body>")]
 pub async fn register(
+    _site: SameSite,
     body: Result<Body<RegisterBody>, ApiError>,
     cfg: &State<Config>,
     db: &State<Db>,
@@ -81,6 +82,7 @@ pub async fn register(
 /// Checks the password and starts a session; sets both cookies and returns the pair.
 #[rocket::post("/login", data = "<body>")]
 pub async fn login(
+    _site: SameSite,
     body: Result<Body<LoginBody>, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
@@ -113,6 +115,7 @@ pub async fn login(
 /// Exchanges the refresh token (cookie first, else body) for a new pair.
 #[rocket::post("/refresh-token", data = "<token>")]
 pub async fn refresh_token(
+    _site: SameSite,
     token: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
@@ -127,10 +130,13 @@ pub async fn refresh_token(
     Ok(ApiResponse::ok(pair, msg::REFRESHED))
 }
 
-/// The session a logout applies to: the access token's, else the refresh token's (cookie or body).
-fn session_of(
+/// The user and session a logout applies to: the access token's, else the refresh token's
+/// (cookie or body), which must be the live token of an active session
+/// ([`sessions::owner_of`]).
+async fn session_of(
     auth: Result<AuthUser, ApiError>,
     refresh: Result<RefreshToken, ApiError>,
+    db: &Db,
     cfg: &Config,
     keys: &Keys,
 ) -> Result<(String, String), ApiError> {
@@ -139,17 +145,32 @@ fn session_of(
         Err(e) => e,
     };
     match refresh.ok().and_then(|t| t.0) {
-        Some(t) => {
-            let c = tokens::verify_refresh(cfg, keys, &t, tokens::now())?;
-            Ok((c.sub, c.sid))
-        }
+        Some(t) => Ok(sessions::owner_of(db, cfg, keys, &t, tokens::now()).await?),
         None => Err(auth_err),
     }
+}
+
+/// Clears both cookies after a logout that succeeded or that no retry can make succeed (a
+/// token problem: 401); keeps them after a 503 or 500, so the client can retry the logout.
+fn clear_unless_retryable<T>(
+    jar: &CookieJar<'_>,
+    cfg: &Config,
+    outcome: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let retryable = outcome
+        .as_ref()
+        .err()
+        .is_some_and(|e| e.status.class().is_server_error());
+    if !retryable {
+        cookies::clear(jar, cfg);
+    }
+    outcome
 }
 
 /// Ends this session and clears the cookies.
 #[rocket::post("/logout", data = "<refresh>")]
 pub async fn logout(
+    _site: SameSite,
     auth: Result<AuthUser, ApiError>,
     refresh: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
@@ -157,15 +178,18 @@ pub async fn logout(
     keys: &State<Keys>,
     db: &State<Db>,
 ) -> Answer<Value> {
-    let (_, sid) = session_of(auth, refresh, cfg, keys)?;
-    sessions::end(db, &sid, "logout", tokens::now()).await?;
-    cookies::clear(jar, cfg);
+    let ended = async {
+        let (_, sid) = session_of(auth, refresh, db, cfg, keys).await?;
+        Ok::<_, ApiError>(sessions::end(db, &sid, "logout", tokens::now()).await?)
+    };
+    clear_unless_retryable(jar, cfg, ended.await)?;
     Ok(ApiResponse::ok(json!({}), msg::LOGGED_OUT))
 }
 
 /// Ends every session of the user and clears the cookies.
 #[rocket::post("/logout-all", data = "<refresh>")]
 pub async fn logout_all(
+    _site: SameSite,
     auth: Result<AuthUser, ApiError>,
     refresh: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
@@ -173,9 +197,11 @@ pub async fn logout_all(
     keys: &State<Keys>,
     db: &State<Db>,
 ) -> Answer<Value> {
-    let (sub, _) = session_of(auth, refresh, cfg, keys)?;
-    let ended = sessions::end_all(db, &sub, tokens::now()).await?;
-    cookies::clear(jar, cfg);
+    let ended = async {
+        let (sub, _) = session_of(auth, refresh, db, cfg, keys).await?;
+        Ok::<_, ApiError>(sessions::end_all(db, &sub, tokens::now()).await?)
+    };
+    let ended = clear_unless_retryable(jar, cfg, ended.await)?;
     Ok(ApiResponse::ok(
         json!({ "sessionsEnded": ended }),
         msg::LOGGED_OUT_ALL,
@@ -214,14 +240,18 @@ pub fn routes() -> Vec<Route> {
         logout,
         logout_all,
         me,
-        health
+        health,
+        crate::cors::preflight
     ]
 }
 
-/// Mounts [`routes`] at `/`.
+/// Mounts [`routes`] at the configured `base_path` (default `/`).
 #[must_use]
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("rotor routes", |rocket| async {
-        rocket.mount("/", routes())
+        let base = rocket
+            .state::<Config>()
+            .map_or_else(|| "/".to_owned(), |c| c.base_path.clone());
+        rocket.mount(base, routes())
     })
 }

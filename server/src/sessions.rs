@@ -113,6 +113,68 @@ pub async fn start(
     Ok(pair)
 }
 
+/// A verified refresh token and its row: the signature, `iss` and `exp` check out, the row
+/// exists for an existing user, and the stored SHA-256 fingerprint matches in constant time.
+async fn presented(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<(TokenClaims, TokenRow), SessionError> {
+    let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+    let invalid = |why: &str| {
+        log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
+        SessionError::Unknown
+    };
+    let row = store::token_of_existing_user(db.pool(), &claims.jti)
+        .await
+        .map_err(db_err("refresh"))?
+        .ok_or_else(|| invalid("unknown jti or user"))?;
+    let matches = tokens::stored_fingerprint(&row.fingerprint)
+        .is_some_and(|stored| stored == tokens::fingerprint(token));
+    if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
+        return Err(invalid("stored fingerprint does not match"));
+    }
+    Ok((claims, row))
+}
+
+/// The user and session a refresh token may end (`/logout`, `/logout-all`): the token is
+/// verified and found as for a refresh, and must be the live one of an active session. A used
+/// token is reuse, handled as on `/refresh-token` (the session is revoked and a security event
+/// logged, RFC 9700 §4.14.2), and authorises nothing; so does a revoked one.
+///
+/// # Errors
+/// As [`refresh`].
+pub async fn owner_of(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<(String, String), SessionError> {
+    let (claims, row) = presented(db, cfg, keys, token, now).await?;
+    if row.revoked_at.is_some() {
+        log::info!(
+            "rotor: refresh token of a revoked session presented to log out (session {})",
+            row.session_id
+        );
+        return Err(SessionError::Used);
+    }
+    if let Some(used_at) = row.used_at {
+        reuse(db, &row, used_at, now).await?;
+        return Err(SessionError::Used);
+    }
+    let active = store::session(db.pool(), &row.session_id)
+        .await
+        .map_err(db_err("logout"))?
+        .is_some_and(|s| s.revoked_at.is_none());
+    if !active {
+        return Err(SessionError::Used);
+    }
+    Ok((claims.sub, claims.sid))
+}
+
 /// Exchanges a refresh token for a new pair.
 ///
 /// 1. Verify the token (signature, `iss`, `exp`), then load its row by `jti` joined with its user
@@ -121,8 +183,10 @@ pub async fn start(
 /// 2. Sign the successor, then record it with one compare-and-set ([`store::rotate`]).
 /// 3. A request that loses the compare-and-set presented a token that is already used. Within
 ///    the grace window, while the successor is unused and the session active, it gets the same
-///    successor pair, re-signed from the stored row (HS256 is deterministic). Otherwise this is
-///    reuse: the whole session is revoked and a security event logged (RFC 9700 §4.14.2).
+///    successor pair, re-signed from the stored row (HS256 is deterministic). After the grace
+///    window and within `refresh_retry_window`, the same holds once per session per refresh
+///    lifetime (a lost response: the client never saw the successor). Otherwise this is reuse:
+///    the whole session is revoked and a security event logged (RFC 9700 §4.14.2).
 ///
 /// # Errors
 /// [`SessionError::Token`], [`SessionError::Unknown`] or [`SessionError::Used`] for every token
@@ -134,22 +198,8 @@ pub async fn refresh(
     token: &str,
     now: u64,
 ) -> Result<Pair, SessionError> {
-    let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+    let (claims, row) = presented(db, cfg, keys, token, now).await?;
     let pool = db.pool();
-    let invalid = |why: &str| {
-        log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
-        SessionError::Unknown
-    };
-    let row = store::token_of_existing_user(pool, &claims.jti)
-        .await
-        .map_err(db_err("refresh"))?
-        .ok_or_else(|| invalid("unknown jti or user"))?;
-    let matches = tokens::stored_fingerprint(&row.fingerprint)
-        .is_some_and(|stored| stored == tokens::fingerprint(token));
-    if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
-        return Err(invalid("stored fingerprint does not match"));
-    }
-
     let jti = tokens::random_id();
     let issue = Issue {
         sub: &claims.sub,
@@ -203,7 +253,8 @@ async fn replayed(
         return Err(used());
     };
     let grace = cfg.refresh_grace.0;
-    if grace > 0 && now <= unsigned(used_at).saturating_add(grace) {
+    let since_use = now.saturating_sub(unsigned(used_at));
+    if grace > 0 && since_use <= grace {
         if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
             log::info!(
                 "rotor: refresh token replayed within the grace window: same successor returned (session {})",
@@ -212,6 +263,40 @@ async fn replayed(
             return Ok(pair);
         }
     }
+    let retry = cfg.refresh_retry_window.0;
+    if retry > 0 && since_use <= retry {
+        if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
+            // One late replay per refresh lifetime: a thief and the user who both hold one
+            // chain cannot keep trading late replays; the second one within a lifetime is reuse.
+            let since = secs(now.saturating_sub(cfg.refresh_token_expiry.0));
+            if store::claim_late_replay(pool, &row.session_id, secs(now), since)
+                .await
+                .map_err(db_err("refresh"))?
+            {
+                log::info!(
+                    target: "rotor::audit",
+                    "rotor audit: {}",
+                    json!({
+                        "event": "refresh_late_replay",
+                        "action": "same_successor_returned",
+                        "session_id": row.session_id,
+                        "jti": row.jti,
+                        "used_at": used_at,
+                        "presented_at": now,
+                    })
+                );
+                return Ok(pair);
+            }
+        }
+    }
+    reuse(db, &row, used_at, now).await?;
+    Err(used())
+}
+
+/// Reuse of a used refresh token: revokes its whole session and logs the security event
+/// (RFC 9700 §4.14.2).
+async fn reuse(db: &DbPool, row: &TokenRow, used_at: i64, now: u64) -> Result<(), SessionError> {
+    let pool = db.pool();
     let was_active = store::revoke_session(pool, &row.session_id, "refresh_token_reuse", secs(now))
         .await
         .map_err(db_err("reuse revocation"))?;
@@ -230,7 +315,7 @@ async fn replayed(
             "session_was_active": was_active,
         })
     );
-    Err(used())
+    Ok(())
 }
 
 /// The successor pair of `row`, re-signed from its stored claims, if the grace window applies:

@@ -42,9 +42,13 @@ fn migrate_then_manage(kind: Kind, test: &str) {
             assert!(!db.sqlite_path().exists(), "--check created the file");
         }
         Kind::Postgres => {
-            check.expect_error("1 migration(s) pending");
+            check.expect_error("2 migration(s) pending");
             assert!(
                 check.stdout.starts_with("pending: 20261126000001 init"),
+                "{check:#?}"
+            );
+            assert!(
+                check.stdout.contains("pending: 20261201000001 late replay"),
                 "{check:#?}"
             );
         }
@@ -67,7 +71,7 @@ fn migrate_then_manage(kind: Kind, test: &str) {
     assert!(
         again
             .stdout
-            .contains("0 migration(s) applied now, 1 before"),
+            .contains("0 migration(s) applied now, 2 before"),
         "{again:#?}"
     );
     let check = run(&args(&db, &["migrate", "--check"]), None);

@@ -114,7 +114,7 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
         "HttpOnly",
         "Secure",
         "SameSite=Strict",
-        "Path=/refresh-token",
+        "Path=/",
         "Max-Age=864000",
     ] {
         assert!(
@@ -124,7 +124,8 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
     }
     assert!(!access.contains("Domain") && !refresh_cookie.contains("Domain"));
 
-    // The tracked client sends the cookies back: /me and /refresh-token need no header or body.
+    // Both cookies have `Path=/` (the base path), so a browser sends both to every route, as
+    // the tracked client does: /me and /refresh-token need no header or body.
     let me = Reply::of(client.get("/me").dispatch().await).await;
     assert_eq!(me.status, Status::Ok, "{:?}", me.body);
     assert_eq!(me.body["data"]["username"], "alice");
@@ -143,7 +144,8 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
     assert!(r2
         .cookie("refreshToken")
         .unwrap()
-        .contains("Path=/refresh-token"));
+        .split("; ")
+        .any(|a| a == "Path=/"));
     // The cookie jar now holds the successor: the cookie wins over a body token.
     let r3 = post_json(
         &client,
@@ -158,7 +160,7 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
     assert_eq!(out.message(), "User logged Out");
     for name in ["accessToken", "refreshToken"] {
         let c = out.cookie(name).expect("removal cookie");
-        assert!(c.contains("Max-Age=0"), "{c}");
+        assert!(c.contains("Max-Age=0") && c.contains("Path=/;"), "{c}");
     }
     // Cookies gone: no token at all.
     Reply::of(client.get("/me").dispatch().await)

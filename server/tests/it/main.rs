@@ -16,3 +16,4 @@ mod race;
 mod rotation;
 #[path = "../support/mod.rs"]
 mod support;
+mod web;
