@@ -16,4 +16,5 @@ mod race;
 mod rotation;
 #[path = "../support/mod.rs"]
 mod support;
+mod upgrade;
 mod web;
