@@ -3,7 +3,7 @@
 //! envelope; no crypto, no SQL and no cookie reading here.
 
 use rocket::fairing::AdHoc;
-use rocket::http::{CookieJar, Status};
+use rocket::http::{ContentType, CookieJar, Status};
 use rocket::{Route, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -230,6 +230,23 @@ pub async fn health(db: &State<Db>) -> Answer<Value> {
     ))
 }
 
+/// The browser helper (`static/rotor.js`), an ES module a front end imports from here.
+#[rocket::get("/rotor.js")]
+#[must_use]
+pub fn helper_js() -> (ContentType, &'static str) {
+    (ContentType::JavaScript, include_str!("../static/rotor.js"))
+}
+
+/// The helper's TypeScript declarations (`static/rotor.d.ts`).
+#[rocket::get("/rotor.d.ts")]
+#[must_use]
+pub fn helper_types() -> (ContentType, &'static str) {
+    (
+        ContentType::new("application", "typescript"),
+        include_str!("../static/rotor.d.ts"),
+    )
+}
+
 /// Every route, for mounting at any base path.
 #[must_use]
 pub fn routes() -> Vec<Route> {
@@ -241,6 +258,8 @@ pub fn routes() -> Vec<Route> {
         logout_all,
         me,
         health,
+        helper_js,
+        helper_types,
         crate::cors::preflight
     ]
 }

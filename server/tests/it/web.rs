@@ -296,3 +296,20 @@ async fn base_path_moves_routes_and_cookies() {
     .await;
     root.assert_error(404, "Not found");
 }
+
+#[rocket::async_test]
+async fn the_browser_helper_is_served() {
+    let db = TestDb::new(Kind::Sqlite, "web::helper").await.unwrap();
+    let client = client(&db).await;
+    let js = client.get("/rotor.js").dispatch().await;
+    assert_eq!(js.status(), Status::Ok);
+    assert_eq!(js.content_type(), Some(ContentType::JavaScript));
+    let text = js.into_string().await.unwrap();
+    assert!(
+        text.contains("export function createClient"),
+        "the module's entry point"
+    );
+    let dts = client.get("/rotor.d.ts").dispatch().await;
+    assert_eq!(dts.status(), Status::Ok);
+    assert!(dts.into_string().await.unwrap().contains("createClient"));
+}
