@@ -8,6 +8,7 @@
 
 mod api;
 mod binary;
+mod browser;
 mod common;
 mod faults;
 mod mount;
