@@ -6,7 +6,9 @@ use crate::json;
 
 /// Registered claims to sign, for tokens that need nothing else (RFC 7519 §4.1).
 ///
-/// Absent fields are left out of the payload. For private claims, sign your own
+/// Absent fields are left out of the payload. A date above `i64::MAX` is not written (signing
+/// fails with [`Error::InvalidClaims`](crate::Error::InvalidClaims)), since verifiers refuse it
+/// ([`Error::InvalidNumericDate`](crate::Error::InvalidNumericDate)). For private claims, sign your own
 /// `serde::Serialize` type instead.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Claims<'a> {
@@ -19,18 +21,36 @@ pub struct Claims<'a> {
     /// Audience (a single string).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<&'a str>,
-    /// Expiry, seconds since the Unix epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Expiry, seconds since the Unix epoch; at most `i64::MAX`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "numeric_date"
+    )]
     pub exp: Option<u64>,
-    /// Not before, seconds since the Unix epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Not before, seconds since the Unix epoch; at most `i64::MAX`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "numeric_date"
+    )]
     pub nbf: Option<u64>,
-    /// Issued at, seconds since the Unix epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Issued at, seconds since the Unix epoch; at most `i64::MAX`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "numeric_date"
+    )]
     pub iat: Option<u64>,
     /// Token id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<&'a str>,
+}
+
+/// Writes a NumericDate, refusing one that verification would refuse.
+fn numeric_date<S: serde::Serializer>(date: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match *date {
+        Some(d) if d <= json::MAX_NUMERIC_DATE => s.serialize_u64(d),
+        Some(_) => Err(serde::ser::Error::custom("NumericDate above i64::MAX")),
+        None => s.serialize_none(),
+    }
 }
 
 /// The registered claims of a verified token, borrowed from the caller's scratch buffer.

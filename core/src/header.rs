@@ -25,6 +25,8 @@ pub struct Header<'a> {
 /// - `typ`, when present, is `JWT` or `application/jwt` in any ASCII case (RFC 7515 §4.1.9,
 ///   RFC 7519 §5.1), or one of the caller's extra types, with or without `application/`
 ///   (RFC 8725 §3.11, RFC 9068 §4).
+/// - `enc` and `zip` are refused: they mark a JWE (RFC 7516 §9, §4.1.3), which this
+///   implementation never verifies as if it were a JWS.
 /// - Member names are unique (RFC 7515 §4).
 /// - At most [`MAX_HEADER_MEMBERS`] members.
 pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Header<'a>, Error> {
@@ -36,6 +38,8 @@ pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Hea
             b"alg" => alg_ok = value == br#""HS256""#,
             b"crit" => return Err(Error::UnsupportedCritical),
             b"b64" if value != b"true" => return Err(Error::UnsupportedCritical),
+            // RFC 7516 §9: a header with `enc` is a JWE; `zip` exists only in JWE (§4.1.3).
+            b"enc" | b"zip" => return Err(Error::JweHeader),
             b"typ" => {
                 let typ = json::string_contents(value).ok_or(Error::UnsupportedType)?;
                 if !type_allowed(typ, validation.extra_types) {
@@ -150,6 +154,9 @@ mod tests {
                 Error::UnsupportedCritical,
             ),
             (r#"{"alg":"HS256","b64":false}"#, Error::UnsupportedCritical),
+            (r#"{"alg":"HS256","enc":"A128GCM"}"#, Error::JweHeader),
+            (r#"{"alg":"HS256","zip":"DEF"}"#, Error::JweHeader),
+            (r#"{"alg":"HS256","enc":null}"#, Error::JweHeader),
             (r#"{"alg":"HS256","typ":"JWS"}"#, Error::UnsupportedType),
             (
                 r#"{"alg":"HS256","typ":"application/"}"#,

@@ -13,7 +13,8 @@ use crate::{Error, Key};
 ///
 /// # Errors
 /// [`Error::BufferTooSmall`] if the token does not fit (nothing is truncated);
-/// [`Error::InvalidClaims`] if `claims` cannot be serialised as JSON.
+/// [`Error::InvalidClaims`] if `claims` cannot be serialised as JSON (for [`Claims`](crate::Claims),
+/// also when a date is above `i64::MAX`, which verification refuses).
 ///
 /// # Examples
 /// ```

@@ -40,7 +40,8 @@ pub const fn scratch_len(token_len: usize) -> usize {
 /// signature segment must be canonical unpadded base64url of 32 bytes, which are compared in
 /// constant time with the expected tag; then the claims (RFC 7519 §7.2).
 ///
-/// Header rules: `alg` exactly `HS256`; no `crit`, no `b64` other than `true`; `typ` absent,
+/// Header rules: `alg` exactly `HS256`; no `crit`, no `b64` other than `true`; no `enc` or
+/// `zip` (a JWE, RFC 7516 §9); `typ` absent,
 /// `JWT`, `application/jwt` (any case) or one of [`Validation::extra_types`]; unique members;
 /// `kid` selects the key, and a header without `kid` uses the first key without one.
 ///

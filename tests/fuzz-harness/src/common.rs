@@ -255,6 +255,16 @@ impl ClaimsInput {
         }
     }
 
+    /// Whether every date is a NumericDate `rotor-core` signs and accepts (at most `i64::MAX`);
+    /// signing [`Claims`] with a larger one must fail with `InvalidClaims`.
+    #[must_use]
+    pub fn dates_in_range(&self) -> bool {
+        [self.exp, self.nbf, self.iat]
+            .iter()
+            .flatten()
+            .all(|&d| i64::try_from(d).is_ok())
+    }
+
     /// The signing key: [`SECRET`] with the fuzzer's key id when it is a valid one.
     ///
     /// # Panics
