@@ -56,6 +56,7 @@ fn numeric_date<S: serde::Serializer>(date: &Option<u64>, s: S) -> Result<S::Ok,
 /// The registered claims of a verified token, borrowed from the caller's scratch buffer.
 ///
 /// Strings are fully unescaped: a claim reads the same as `serde_json` would read it.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RegisteredClaims<'a> {
     /// Issuer.
@@ -159,6 +160,7 @@ fn item_end(s: &[u8]) -> usize {
 /// let v = rotor_core::Validation::new().issuer("auth.example").audience("api").leeway(5);
 /// assert_eq!(v.leeway, 5);
 /// ```
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Validation<'a> {
     /// Seconds of clock skew tolerated for `exp`, `nbf` and `iat`.

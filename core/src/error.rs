@@ -76,8 +76,11 @@ pub enum Error {
     WeakKey,
     /// The key id is empty, longer than [`MAX_KID_LEN`](crate::MAX_KID_LEN), or has characters other than printable ASCII without `"` and `\`.
     InvalidKeyId,
-    /// The key ring is full, or already holds a key with this id.
+    /// The key ring already holds `N` keys.
     KeyRingFull,
+    /// The key ring already holds a key with this id (or, for a key without one, a key without
+    /// one): the token's `kid` could not tell them apart.
+    DuplicateKeyId,
 }
 
 impl Error {
@@ -109,6 +112,7 @@ impl Error {
             Self::WeakKey => "weak_key",
             Self::InvalidKeyId => "invalid_key_id",
             Self::KeyRingFull => "key_ring_full",
+            Self::DuplicateKeyId => "duplicate_key_id",
         }
     }
 }
@@ -141,15 +145,10 @@ impl fmt::Display for Error {
             Self::InvalidKeyId => {
                 "key id is empty, too long or has characters outside printable ASCII"
             }
-            Self::KeyRingFull => "key ring is full or already has this key id",
+            Self::KeyRingFull => "key ring is full",
+            Self::DuplicateKeyId => "key ring already has a key with this key id",
         })
     }
 }
 
 impl core::error::Error for Error {}
-
-impl From<base64ct::Error> for Error {
-    fn from(_: base64ct::Error) -> Self {
-        Self::InvalidBase64
-    }
-}

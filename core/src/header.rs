@@ -6,7 +6,8 @@ use crate::{Error, Validation};
 /// Most members a header may have. RFC 7515 §4.1 registers 11 header parameters and a real
 /// header has a handful. The header is parsed before the MAC is checked, and the duplicate check
 /// compares every pair of names, so an unbounded count would let an unauthenticated 8 KiB header
-/// cost milliseconds of CPU (OWASP: limit the work done on untrusted input).
+/// cost milliseconds of CPU (OWASP: limit the work done on untrusted input). A header with more
+/// members is [`Error::InvalidJson`].
 pub const MAX_HEADER_MEMBERS: usize = 32;
 
 /// What verification needs from a parsed header.

@@ -9,7 +9,9 @@
 
 use crate::Error;
 
-/// Deepest nesting of arrays and objects accepted in a segment.
+/// Deepest nesting of arrays and objects accepted in a header or payload, the top-level object
+/// counting as one level. Deeper input is [`Error::InvalidJson`] (RFC 8259 §9 lets a parser
+/// limit nesting; `serde_json`'s limit is 128).
 pub const MAX_DEPTH: u32 = 64;
 
 /// Length of the longest prefix of `s` with no `"`, `\` or control character.

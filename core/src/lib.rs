@@ -26,8 +26,10 @@ mod verify;
 pub use claims::{
     Audience, Claims, RegisteredClaims, Validation, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
 };
-pub use ct::{ct_eq, Fingerprint};
+pub use ct::{ct_eq, Fingerprint, Tag};
 pub use error::Error;
+pub use header::MAX_HEADER_MEMBERS;
+pub use json::{MAX_DEPTH, MAX_NUMERIC_DATE};
 pub use key::{Key, KeyRing, MAX_KID_LEN, MIN_SECRET_LEN, SIGNATURE_B64_LEN};
 pub use sign::sign;
 pub use subtle;

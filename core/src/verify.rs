@@ -7,6 +7,7 @@ use crate::json::{self, Members};
 use crate::{header, Audience, Error, Key, RegisteredClaims, Validation, SIGNATURE_B64_LEN};
 
 /// A token whose signature and claims have been checked.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified<'s, T = ()> {
     /// The registered claims, borrowed from the scratch buffer.
@@ -111,6 +112,7 @@ pub fn verify_with<'s, T: Deserialize<'s>, K: AsRef<[Key]> + ?Sized>(
 }
 
 /// A token's header and payload, decoded but NOT verified.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unverified<'s> {
     /// The header as canonical JSON (whitespace removed, escapes in one spelling).
@@ -250,7 +252,7 @@ fn verify_segments<'s>(
     // same as a wrong one.
     let mut tag = [0u8; 32];
     let well_formed = s_seg.len() == SIGNATURE_B64_LEN && b64::decode(s_seg, &mut tag) == Ok(32);
-    let matches = crate::ct::tag_eq(&key.mac(signing_input), &tag);
+    let matches = crate::ct::tag_eq(key.mac(signing_input).as_bytes(), &tag);
     if !(well_formed && matches) {
         return Err(Error::BadSignature);
     }

@@ -35,7 +35,7 @@ pub fn unb64(text: &str) -> Vec<u8> {
 /// If `text` has odd length or a non-hex digit (test fixtures only).
 #[must_use]
 pub fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    assert!(text.len().is_multiple_of(2), "odd-length hex {text:?}");
     (0..text.len())
         .step_by(2)
         .map(|i| {

@@ -401,7 +401,7 @@ fn custom_claims_borrowed() -> Outcome {
     let signing_input_len = header_len + 1 + body;
     let tag = key.mac(&token_buf[..signing_input_len]);
     token_buf[signing_input_len] = b'.';
-    let sig = Base64UrlUnpadded::encode(&tag, &mut token_buf[signing_input_len + 1..])
+    let sig = Base64UrlUnpadded::encode(tag.as_bytes(), &mut token_buf[signing_input_len + 1..])
         .map_err(|_| Fail::Mismatch("encode signature"))?
         .len();
     let token = core::str::from_utf8(&token_buf[..signing_input_len + 1 + sig])

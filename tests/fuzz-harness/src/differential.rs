@@ -35,8 +35,8 @@ pub const IGNORED_HEADER_MEMBERS: &[&str] = &[
     "cty", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "url", "nonce",
 ];
 
-/// Most header members `rotor-core` accepts (its `header::MAX_HEADER_MEMBERS`, not public).
-pub const MAX_HEADER_MEMBERS: usize = 32;
+/// Most header members `rotor-core` accepts.
+pub use rotor_core::MAX_HEADER_MEMBERS;
 
 /// A deliberate difference from `jsonwebtoken`, with its reason. `fuzz/README.md` lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +208,7 @@ pub fn judge(data: &[u8]) -> Verdict {
     };
     let policy = Policy::from_byte(*policy);
     let now = unix_now();
-    let token = if mode % 2 == 0 {
+    let token = if mode.is_multiple_of(2) {
         let Some((&split, rest)) = rest.split_first() else {
             return Verdict::Skipped;
         };

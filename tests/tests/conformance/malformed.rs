@@ -86,7 +86,7 @@ fn structure() {
 /// Adds `=` padding to a multiple of four characters.
 fn padded(seg: &str) -> String {
     let mut s = seg.to_owned();
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s
