@@ -1,7 +1,8 @@
 //! Table-driven, strictly canonical unpadded base64url (RFC 4648 §5) for NON-secret data.
 //!
-//! The header and payload segments of a JWS are public: anyone holding the token can read them
-//! (RFC 7515 §5.1, RFC 8725 §3.6), so decoding and encoding them need not be constant time, and a
+//! The header and payload segments of a JWS are public: anyone holding the token can read them,
+//! since the compact serialization carries them as plain base64url (RFC 7515 §7.1; a JWS gives
+//! integrity, not confidentiality), so decoding and encoding them need not be constant time, and a
 //! lookup table is several times faster than `base64ct`. So is the signature segment of a token
 //! being verified: it is the sender's input. The HMAC tag a key computes is different: it is
 //! secret until published, so signing encodes it with constant-time `base64ct`

@@ -151,8 +151,10 @@ fn item_end(s: &[u8]) -> usize {
 
 /// What a verifier checks besides the signature.
 ///
-/// Defaults follow RFC 8725 §3: `exp` required, 30 seconds of leeway, issuer, audience and subject
-/// checked only when set. A token that carries `aud` is refused unless an audience is set
+/// The defaults are this crate's choices, not an RFC's: `exp` required (RFC 7519 §4.1.4 makes it
+/// optional, but a token without it never expires), 30 seconds of leeway (RFC 7519 §4.1.4 allows
+/// "some small leeway"), issuer, audience and subject checked only when set (RFC 8725 §3.8 and
+/// §3.9 recommend setting them). A token that carries `aud` is refused unless an audience is set
 /// (RFC 7519 §4.1.3).
 ///
 /// # Examples

@@ -32,9 +32,9 @@ pub enum Error {
     UnsupportedType,
     /// The header asks for an extension this implementation does not understand (`crit`, `b64`; RFC 7515 §4.1.11, RFC 7797).
     UnsupportedCritical,
-    /// The header is a JWE header: it has `enc` (RFC 7516 §9: a header with `enc` is a JWE) or
-    /// `zip` (RFC 7516 §4.1.3, a JWE-only parameter). Only signed tokens are verified here, and an
-    /// encrypted one is never mistaken for a signed one.
+    /// The header is a JWE header (RFC 7519 §7.2 step 5): it has `enc` (RFC 7516 §9: a header
+    /// with `enc` is a JWE) or `zip` (RFC 7516 §4.1.3, a JWE-only parameter). Only signed tokens
+    /// are verified here, and an encrypted one is never mistaken for a signed one.
     JweHeader,
     /// No configured key matches the header's `kid` (or the absence of one).
     UnknownKeyId,

@@ -36,7 +36,7 @@ pub const fn scratch_len(token_len: usize) -> usize {
 /// [`scratch_len`] of the token's length is always enough.
 ///
 /// Checks, in this order, with nothing from the payload trusted before the MAC matches
-/// (RFC 8725 §3.1, §3.4): length; three non-empty segments; the header (a byte-for-byte match
+/// (RFC 8725 §3.1, §3.3; RFC 7519 §7.2): length; three non-empty segments; the header (a byte-for-byte match
 /// with a header one of `keys` emits, or else the strict parser, see below); the HMAC tag: the
 /// signature segment must be canonical unpadded base64url of 32 bytes, which are compared in
 /// constant time with the expected tag; then the claims (RFC 7519 §7.2).
@@ -184,7 +184,7 @@ fn decode_object<'s>(
     buf: &'s mut [u8],
     index: Option<&mut json::Index>,
 ) -> Result<(&'s [u8], &'s mut [u8]), Error> {
-    // Header and payload are not secret (RFC 7515 §5.1), so the fast table decoder is used; it
+    // Header and payload are not secret (plain base64url in the compact form, RFC 7515 §7.1), so the fast table decoder is used; it
     // is as strict as `base64ct`. A 4k+1 length (never canonical) fails in `decode`.
     // Unpadded base64: 4 characters per 3 bytes, and a 2- or 3-character tail for 1 or 2 bytes.
     let needed = (segment.len() / 4)
