@@ -83,12 +83,14 @@ build_and_run() {
   done
 }
 
+# Each build in its own directory under CARGO_TARGET_DIR (default: target).
+TARGET_BASE=${CARGO_TARGET_DIR:-target}
 # The configured build: .cargo/config.toml selects sha2's compact (not unrolled) SHA-256 rounds.
-build_and_run compact
+CARGO_TARGET_DIR=$TARGET_BASE build_and_run compact
 # sha2's default backend, which unrolls the 64 rounds. RUSTFLAGS replaces the config's rustflags.
-RUSTFLAGS='-C link-arg=-Tlink.x' CARGO_TARGET_DIR=target/sha2-unrolled build_and_run unrolled
+RUSTFLAGS='-C link-arg=-Tlink.x' CARGO_TARGET_DIR=$TARGET_BASE/sha2-unrolled build_and_run unrolled
 # Keys wiped on drop.
-CARGO_TARGET_DIR=target/zeroize build_and_run zeroize --features zeroize
+CARGO_TARGET_DIR=$TARGET_BASE/zeroize build_and_run zeroize --features zeroize
 
 step "rotor-core footprint on $TARGET (opt-level z, lto, codegen-units 1)"
 verdict() { if [ "$1" -le "$2" ]; then echo "met"; else echo "NOT met"; fi; }

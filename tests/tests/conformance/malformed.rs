@@ -19,7 +19,7 @@ fn ok_payload() -> String {
 }
 
 fn valid_token() -> String {
-    forge(&test_key(), HEADER, &ok_payload())
+    forge(&test_key(), HEADER, ok_payload())
 }
 
 /// Segments of the valid token.
@@ -948,7 +948,7 @@ fn token_size_limit() {
     let token = forge(
         &keys[0],
         HEADER,
-        &format!(r#"{{"exp":{EXP},"pad":"{big_claim}"}}"#),
+        format!(r#"{{"exp":{EXP},"pad":"{big_claim}"}}"#),
     );
     assert_eq!(
         run(&token, &keys, &Validation::new(), NOW),
