@@ -43,7 +43,7 @@ fn char_of(v: u32) -> u8 {
 
 /// Bytes that `encoded_len` base64url characters decode to; `None` if no canonical encoding has
 /// that length.
-pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
+pub(crate) const fn decoded_len(encoded_len: usize) -> Option<usize> {
     match encoded_len % 4 {
         1 => None,
         r => Some(
@@ -55,7 +55,7 @@ pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
 }
 
 /// Characters needed to encode `len` bytes, or `None` on overflow.
-pub const fn encoded_len(len: usize) -> Option<usize> {
+pub(crate) const fn encoded_len(len: usize) -> Option<usize> {
     match (len / 3).checked_mul(4) {
         Some(full) => full.checked_add(match len % 3 {
             0 => 0,
@@ -70,7 +70,7 @@ pub const fn encoded_len(len: usize) -> Option<usize> {
 /// # Errors
 /// [`Error::InvalidBase64`] for any non-canonical input, [`Error::BufferTooSmall`] if `dst` is
 /// shorter than [`decoded_len`].
-pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
+pub(crate) fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
     let len = decoded_len(src.len()).ok_or(Error::InvalidBase64)?;
     let dst = dst.get_mut(..len).ok_or(Error::BufferTooSmall)?;
     // Eight characters (six bytes) at a time, then the last 4-character groups and the tail.
@@ -135,7 +135,7 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
 ///
 /// # Errors
 /// [`Error::BufferTooSmall`] if `buf` is shorter than [`encoded_len`] of `len`.
-pub fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
+pub(crate) fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
     let out_len = encoded_len(len).ok_or(Error::BufferTooSmall)?;
     let buf = buf.get_mut(..out_len).ok_or(Error::BufferTooSmall)?;
     let mut groups = len / 3;

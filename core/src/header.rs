@@ -12,7 +12,7 @@ pub const MAX_HEADER_MEMBERS: usize = 32;
 
 /// What verification needs from a parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header<'a> {
+pub(crate) struct Header<'a> {
     /// Canonical contents of `kid`, when present.
     pub kid: Option<&'a [u8]>,
 }
@@ -30,7 +30,10 @@ pub struct Header<'a> {
 ///   implementation never verifies as if it were a JWS.
 /// - Member names are unique (RFC 7515 §4).
 /// - At most [`MAX_HEADER_MEMBERS`] members.
-pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Header<'a>, Error> {
+pub(crate) fn parse<'a>(
+    canonical: &'a [u8],
+    validation: &Validation<'_>,
+) -> Result<Header<'a>, Error> {
     check_names(canonical)?;
     let mut alg_ok = false;
     let mut kid = None;

@@ -308,12 +308,12 @@ impl Normalizer<'_> {
 /// # Errors
 /// [`Error::InvalidJson`] for anything that is not a single well-formed object of valid UTF-8,
 /// or that nests deeper than [`MAX_DEPTH`].
-pub fn normalize_object(buf: &mut [u8]) -> Result<usize, Error> {
+pub(crate) fn normalize_object(buf: &mut [u8]) -> Result<usize, Error> {
     normalize_object_indexed(buf, &mut Index::new())
 }
 
 /// Most top-level members whose place [`normalize_object_indexed`] records.
-pub const MAX_INDEXED: usize = 16;
+pub(crate) const MAX_INDEXED: usize = 16;
 
 /// Where one top-level member lies in canonical text: `"name":value` with the name from
 /// `name` to `value - 2` (before the closing quote and the colon), the value to `end`.
@@ -336,7 +336,7 @@ impl Span {
 ///
 /// Holds up to [`MAX_INDEXED`] members of text shorter than 64 KiB; beyond that it records
 /// nothing and [`Index::members`] returns `None` (use [`Members`] then).
-pub struct Index {
+pub(crate) struct Index {
     spans: [Span; MAX_INDEXED],
     len: usize,
     overflow: bool,
@@ -346,7 +346,7 @@ pub struct Index {
 
 impl Index {
     /// An empty index.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             spans: [Span {
                 name: 0,
@@ -392,7 +392,7 @@ impl Index {
 
     /// The members of `canonical` (the text this index was recorded for) as (name, raw value),
     /// like [`Members`]; `None` if the object was too large to index.
-    pub fn members<'a>(
+    pub(crate) fn members<'a>(
         &self,
         canonical: &'a [u8],
     ) -> Option<impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone + 'a> {
@@ -410,13 +410,13 @@ impl Index {
 
     /// Whether a string in the indexed text may hold an escape (a `\\`); `false` only when
     /// [`index_plain_object`] recorded it, so readers can skip looking.
-    pub fn may_have_escapes(&self) -> bool {
+    pub(crate) fn may_have_escapes(&self) -> bool {
         self.escapes
     }
 
     /// Fails with [`Error::DuplicateMember`] if two indexed members share a name, and with
     /// [`Error::InvalidJson`] if the index does not describe `canonical`.
-    pub fn check_unique(&self, canonical: &[u8]) -> Result<(), Error> {
+    pub(crate) fn check_unique(&self, canonical: &[u8]) -> Result<(), Error> {
         if self.overflow {
             return Err(Error::InvalidJson);
         }
@@ -457,7 +457,7 @@ impl Index {
 /// and record the same index. Returns `false` for anything else, valid or not, and the caller
 /// falls back to [`normalize_object_indexed`]: this path only ever says yes to text the full
 /// parser accepts unchanged (tested against it, and fuzzed by the `decode_parts` target).
-pub fn index_plain_object(text: &[u8], index: &mut Index) -> bool {
+pub(crate) fn index_plain_object(text: &[u8], index: &mut Index) -> bool {
     *index = Index::new();
     if text.len() > usize::from(u16::MAX) || text.first() != Some(&b'{') {
         return false;
@@ -538,7 +538,7 @@ fn literal_end(text: &[u8], at: usize, word: &[u8]) -> Option<usize> {
 ///
 /// # Errors
 /// As [`normalize_object`].
-pub fn normalize_object_indexed(buf: &mut [u8], index: &mut Index) -> Result<usize, Error> {
+pub(crate) fn normalize_object_indexed(buf: &mut [u8], index: &mut Index) -> Result<usize, Error> {
     *index = Index::new();
     let mut n = Normalizer { buf, r: 0, w: 0 };
     n.skip_ws();
@@ -672,7 +672,7 @@ fn value_end(s: &[u8], at: usize) -> usize {
 /// The members of a canonical top-level object, as (name, value) with the name's quotes removed
 /// and the value as raw canonical JSON.
 #[derive(Clone)]
-pub struct Members<'a> {
+pub(crate) struct Members<'a> {
     s: &'a [u8],
     /// Position of the next member name's opening quote, or past the end.
     at: usize,
@@ -680,7 +680,7 @@ pub struct Members<'a> {
 
 impl<'a> Members<'a> {
     /// Members of the canonical object `s` (as returned by [`normalize_object`]).
-    pub fn new(s: &'a [u8]) -> Self {
+    pub(crate) fn new(s: &'a [u8]) -> Self {
         // Skip `{`; an empty object is `{}` and yields nothing.
         let at = if s.get(1) == Some(&b'"') { 1 } else { s.len() };
         Self { s, at }
@@ -709,7 +709,7 @@ impl<'a> Iterator for Members<'a> {
 }
 
 /// Fails with [`Error::DuplicateMember`] if two members of the canonical object share a name.
-pub fn check_unique(s: &[u8]) -> Result<(), Error> {
+pub(crate) fn check_unique(s: &[u8]) -> Result<(), Error> {
     let mut outer = Members::new(s);
     while let Some((name, _)) = outer.next() {
         if outer.clone().any(|(other, _)| other == name) {
@@ -720,12 +720,12 @@ pub fn check_unique(s: &[u8]) -> Result<(), Error> {
 }
 
 /// The contents of a canonical JSON string value (quotes removed), or `None` for other values.
-pub fn string_contents(value: &[u8]) -> Option<&[u8]> {
+pub(crate) fn string_contents(value: &[u8]) -> Option<&[u8]> {
     value.strip_prefix(b"\"")?.strip_suffix(b"\"")
 }
 
 /// Decodes the canonical escapes left in string contents into `out`; returns the bytes written.
-pub fn unescape_into(raw: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+pub(crate) fn unescape_into(raw: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let mut w = 0usize;
     let mut it = raw.iter().copied();
     while let Some(b) = it.next() {
@@ -761,7 +761,7 @@ pub fn unescape_into(raw: &[u8], out: &mut [u8]) -> Result<usize, Error> {
 }
 
 /// Whether canonical string contents decode to exactly `want`.
-pub fn str_eq(raw: &[u8], want: &str) -> bool {
+pub(crate) fn str_eq(raw: &[u8], want: &str) -> bool {
     if !raw.contains(&b'\\') {
         return raw == want.as_bytes();
     }
@@ -801,7 +801,7 @@ pub fn str_eq(raw: &[u8], want: &str) -> bool {
 pub const MAX_NUMERIC_DATE: u64 = i64::MAX.unsigned_abs();
 
 /// Parses a canonical JSON number that must be an integer from 0 to [`MAX_NUMERIC_DATE`].
-pub fn numeric_date(value: &[u8]) -> Result<u64, Error> {
+pub(crate) fn numeric_date(value: &[u8]) -> Result<u64, Error> {
     if value.is_empty() || (value.len() > 1 && value.first() == Some(&b'0')) {
         return Err(Error::InvalidNumericDate);
     }
