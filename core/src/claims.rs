@@ -1,8 +1,10 @@
-//! Registered claims (RFC 7519 §4.1) and the validation policy applied to them.
+//! Registered claims (RFC 7519 §4.1): what is signed, how a verified payload's claims are read,
+//! and the validation policy they are checked against.
 
 use serde::Serialize;
 
-use crate::json;
+use crate::json::{self, Members};
+use crate::Error;
 
 /// Registered claims to sign, for tokens that need nothing else (RFC 7519 §4.1).
 ///
@@ -24,19 +26,19 @@ pub struct Claims<'a> {
     /// Expiry, seconds since the Unix epoch; at most `i64::MAX`.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "numeric_date"
+        serialize_with = "write_numeric_date"
     )]
     pub exp: Option<u64>,
     /// Not before, seconds since the Unix epoch; at most `i64::MAX`.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "numeric_date"
+        serialize_with = "write_numeric_date"
     )]
     pub nbf: Option<u64>,
     /// Issued at, seconds since the Unix epoch; at most `i64::MAX`.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "numeric_date"
+        serialize_with = "write_numeric_date"
     )]
     pub iat: Option<u64>,
     /// Token id.
@@ -45,9 +47,9 @@ pub struct Claims<'a> {
 }
 
 /// Writes a NumericDate, refusing one that verification would refuse.
-fn numeric_date<S: serde::Serializer>(date: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+fn write_numeric_date<S: serde::Serializer>(date: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
     match *date {
-        Some(d) if d <= json::MAX_NUMERIC_DATE => s.serialize_u64(d),
+        Some(d) if d <= MAX_NUMERIC_DATE => s.serialize_u64(d),
         Some(_) => Err(serde::ser::Error::custom("NumericDate above i64::MAX")),
         None => s.serialize_none(),
     }
@@ -254,5 +256,166 @@ impl<'a> Validation<'a> {
     pub const fn require_exp(mut self, required: bool) -> Self {
         self.require_exp = required;
         self
+    }
+}
+
+/// Largest NumericDate accepted: `i64::MAX` seconds (see [`Error::InvalidNumericDate`]).
+pub const MAX_NUMERIC_DATE: u64 = i64::MAX.unsigned_abs();
+
+/// Parses a canonical JSON number that must be an integer from 0 to [`MAX_NUMERIC_DATE`].
+pub(crate) fn numeric_date(value: &[u8]) -> Result<u64, Error> {
+    if value.is_empty() || (value.len() > 1 && value.first() == Some(&b'0')) {
+        return Err(Error::InvalidNumericDate);
+    }
+    // Up to 18 digits cannot exceed `i64::MAX`; 19 digits do not when they are at most its
+    // digits, which for strings of digits of equal length is the byte order.
+    match value.len() {
+        0..=18 => {}
+        19 if value <= b"9223372036854775807".as_slice() => {}
+        _ => return Err(Error::InvalidNumericDate),
+    }
+    let mut v: u64 = 0;
+    let mut digits = true;
+    for &b in value {
+        let d = b.wrapping_sub(b'0');
+        digits &= d < 10;
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+    }
+    if digits {
+        Ok(v)
+    } else {
+        Err(Error::InvalidNumericDate)
+    }
+}
+
+/// Reads the registered claims from a canonical payload, unescaping strings into `arena` when
+/// they hold escapes. Returns them with the unused rest of `arena`.
+///
+/// `index` is the member index recorded while normalising `payload`; an object too large for it
+/// is walked with [`Members`] instead, with the same checks.
+pub(crate) fn registered_claims<'s>(
+    payload: &'s [u8],
+    index: &json::Index,
+    arena: &'s mut [u8],
+) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
+    match index.members(payload) {
+        Some(members) => {
+            index.check_unique(payload)?;
+            read_claims(members, index.may_have_escapes(), arena)
+        }
+        None => {
+            json::check_unique(payload)?;
+            read_claims(Members::new(payload), true, arena)
+        }
+    }
+}
+
+/// `escapes` is false when no string in the payload holds an escape, so none is looked for.
+fn read_claims<'s>(
+    members: impl Iterator<Item = (&'s [u8], &'s [u8])>,
+    escapes: bool,
+    mut arena: &'s mut [u8],
+) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
+    let mut c = RegisteredClaims::default();
+    for (name, value) in members {
+        match name {
+            b"exp" => c.exp = Some(numeric_date(value)?),
+            b"nbf" => c.nbf = Some(numeric_date(value)?),
+            b"iat" => c.iat = Some(numeric_date(value)?),
+            b"aud" => c.aud = Some(Audience::from_json(value).ok_or(Error::InvalidClaims)?),
+            b"iss" | b"sub" | b"jti" => {
+                let raw = json::string_contents(value).ok_or(Error::InvalidClaims)?;
+                let text = if escapes && raw.contains(&b'\\') {
+                    let n = json::unescape_into(raw, arena)?;
+                    let (used, rest) = core::mem::take(&mut arena).split_at_mut(n);
+                    arena = rest;
+                    let used: &'s [u8] = used;
+                    used
+                } else {
+                    raw
+                };
+                let text = core::str::from_utf8(text).map_err(|_| Error::InvalidJson)?;
+                match name {
+                    b"iss" => c.iss = Some(text),
+                    b"sub" => c.sub = Some(text),
+                    _ => c.jti = Some(text),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((c, arena))
+}
+
+/// RFC 7519 §4.1 checks, with leeway for clock skew (RFC 7519 §4.1.4: "some small leeway").
+pub(crate) fn check_claims(
+    c: &RegisteredClaims<'_>,
+    v: &Validation<'_>,
+    now: u64,
+) -> Result<(), Error> {
+    match c.exp {
+        Some(exp) if now >= exp.saturating_add(v.leeway) => return Err(Error::Expired),
+        None if v.require_exp => return Err(Error::MissingClaim),
+        _ => {}
+    }
+    let horizon = now.saturating_add(v.leeway);
+    if c.nbf.is_some_and(|nbf| nbf > horizon) {
+        return Err(Error::NotYetValid);
+    }
+    // jsonwebtoken and jwt-compact accept any `iat`; a token minted in the future is a clock or
+    // forgery problem, so it is refused like an early `nbf`.
+    if c.iat.is_some_and(|iat| iat > horizon) {
+        return Err(Error::IssuedInFuture);
+    }
+    if let Some(want) = v.issuer {
+        if c.iss.ok_or(Error::MissingClaim)? != want {
+            return Err(Error::InvalidIssuer);
+        }
+    }
+    if let Some(want) = v.subject {
+        if c.sub.ok_or(Error::MissingClaim)? != want {
+            return Err(Error::InvalidSubject);
+        }
+    }
+    match (v.audience, c.aud) {
+        (Some(want), Some(aud)) if !aud.contains(want) => Err(Error::InvalidAudience),
+        (Some(_), None) => Err(Error::MissingClaim),
+        // RFC 7519 §4.1.3: a token for a named audience is refused by a verifier that is none.
+        (None, Some(_)) => Err(Error::InvalidAudience),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_dates() {
+        assert_eq!(numeric_date(b"0"), Ok(0));
+        assert_eq!(numeric_date(b"9223372036854775807"), Ok(MAX_NUMERIC_DATE));
+        assert_eq!(
+            numeric_date(b"9223372036854775806"),
+            Ok(MAX_NUMERIC_DATE - 1)
+        );
+        assert_eq!(
+            numeric_date(b"999999999999999999"),
+            Ok(999_999_999_999_999_999)
+        );
+        assert_eq!(numeric_date(b"1764000900"), Ok(1_764_000_900));
+        for bad in [
+            &b"9223372036854775808"[..], // 2^63
+            b"9999999999999999999",
+            b"18446744073709551615", // u64::MAX
+            b"18446744073709551616",
+            b"-1",
+            b"1.0",
+            b"1e3",
+            b"01",
+            b"",
+            b"\"1\"",
+        ] {
+            assert_eq!(numeric_date(bad), Err(Error::InvalidNumericDate), "{bad:?}");
+        }
     }
 }

@@ -797,35 +797,6 @@ pub(crate) fn str_eq(raw: &[u8], want: &str) -> bool {
     want_it.next().is_none()
 }
 
-/// Largest NumericDate accepted: `i64::MAX` seconds (see [`Error::InvalidNumericDate`]).
-pub const MAX_NUMERIC_DATE: u64 = i64::MAX.unsigned_abs();
-
-/// Parses a canonical JSON number that must be an integer from 0 to [`MAX_NUMERIC_DATE`].
-pub(crate) fn numeric_date(value: &[u8]) -> Result<u64, Error> {
-    if value.is_empty() || (value.len() > 1 && value.first() == Some(&b'0')) {
-        return Err(Error::InvalidNumericDate);
-    }
-    // Up to 18 digits cannot exceed `i64::MAX`; 19 digits do not when they are at most its
-    // digits, which for strings of digits of equal length is the byte order.
-    match value.len() {
-        0..=18 => {}
-        19 if value <= b"9223372036854775807".as_slice() => {}
-        _ => return Err(Error::InvalidNumericDate),
-    }
-    let mut v: u64 = 0;
-    let mut digits = true;
-    for &b in value {
-        let d = b.wrapping_sub(b'0');
-        digits &= d < 10;
-        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-    }
-    if digits {
-        Ok(v)
-    } else {
-        Err(Error::InvalidNumericDate)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -960,35 +931,6 @@ mod tests {
             Err(Error::DuplicateMember)
         );
         assert_eq!(Members::new(b"{}").count(), 0);
-    }
-
-    #[test]
-    fn numeric_dates() {
-        assert_eq!(numeric_date(b"0"), Ok(0));
-        assert_eq!(numeric_date(b"9223372036854775807"), Ok(MAX_NUMERIC_DATE));
-        assert_eq!(
-            numeric_date(b"9223372036854775806"),
-            Ok(MAX_NUMERIC_DATE - 1)
-        );
-        assert_eq!(
-            numeric_date(b"999999999999999999"),
-            Ok(999_999_999_999_999_999)
-        );
-        assert_eq!(numeric_date(b"1764000900"), Ok(1_764_000_900));
-        for bad in [
-            &b"9223372036854775808"[..], // 2^63
-            b"9999999999999999999",
-            b"18446744073709551615", // u64::MAX
-            b"18446744073709551616",
-            b"-1",
-            b"1.0",
-            b"1e3",
-            b"01",
-            b"",
-            b"\"1\"",
-        ] {
-            assert_eq!(numeric_date(bad), Err(Error::InvalidNumericDate), "{bad:?}");
-        }
     }
 
     #[test]

@@ -26,11 +26,12 @@ mod verify;
 
 pub use claims::{
     Audience, Claims, RegisteredClaims, Validation, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
+    MAX_NUMERIC_DATE,
 };
 pub use ct::{ct_eq, Fingerprint, Tag};
 pub use error::Error;
 pub use header::MAX_HEADER_MEMBERS;
-pub use json::{MAX_DEPTH, MAX_NUMERIC_DATE};
+pub use json::MAX_DEPTH;
 pub use key::{Key, KeyRing, MAX_KID_LEN, MIN_SECRET_LEN, SIGNATURE_B64_LEN};
 pub use sign::sign;
 pub use subtle;
