@@ -1,7 +1,46 @@
-//! The JOSE header: strict parsing of headers this crate did not write itself.
+//! The JOSE header: the one this crate writes, and strict parsing of headers it did not write
+//! itself.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
 
 use crate::json::{self, Members};
-use crate::{Error, Validation};
+use crate::{Error, Validation, MAX_KID_LEN};
+
+/// `{"alg":"HS256","typ":"JWT","kid":""}` plus the longest kid, in base64url.
+pub(crate) const B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
+
+/// The base64url header a key with this `kid` (empty: none) signs with.
+pub(crate) fn encoded(kid: &str) -> Result<heapless::String<B64_CAP>, Error> {
+    let mut json = [0u8; 36 + MAX_KID_LEN];
+    let json = header_json(kid, &mut json)?;
+    let mut b64 = [0u8; B64_CAP];
+    let encoded = Base64UrlUnpadded::encode(json, &mut b64).map_err(|_| Error::InvalidKeyId)?;
+    let mut header = heapless::String::new();
+    header.push_str(encoded).map_err(|()| Error::InvalidKeyId)?;
+    Ok(header)
+}
+
+/// Writes `{"alg":"HS256","typ":"JWT"}`, with `"kid"` last when `kid` is not empty, into `buf`.
+fn header_json<'b>(kid: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
+    let mut w = 0usize;
+    let parts: [&[u8]; 3] = if kid.is_empty() {
+        [br#"{"alg":"HS256","typ":"JWT"}"#, b"", b""]
+    } else {
+        [
+            br#"{"alg":"HS256","typ":"JWT","kid":""#,
+            kid.as_bytes(),
+            br#""}"#,
+        ]
+    };
+    for part in parts {
+        let end = w.checked_add(part.len()).ok_or(Error::InvalidKeyId)?;
+        buf.get_mut(w..end)
+            .ok_or(Error::InvalidKeyId)?
+            .copy_from_slice(part);
+        w = end;
+    }
+    buf.get(..w).ok_or(Error::InvalidKeyId)
+}
 
 /// Most members a header may have. RFC 7515 §4.1 registers 11 header parameters and a real
 /// header has a handful. The header is parsed before the MAC is checked, and the duplicate check

@@ -6,7 +6,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::{Error, Tag};
+use crate::{header, Error, Tag};
 
 /// Shortest secret accepted: a key of the same size as the hash output (RFC 7518 §3.2).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -14,9 +14,6 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub const MAX_KID_LEN: usize = 64;
 /// Length of an HS256 signature segment: 32 bytes in unpadded base64url.
 pub const SIGNATURE_B64_LEN: usize = 43;
-
-/// `{"alg":"HS256","typ":"JWT","kid":""}` plus the longest kid, in base64url.
-const HEADER_B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
 
 /// An HS256 signing and verification key.
 ///
@@ -30,7 +27,7 @@ const HEADER_B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
 pub struct Key {
     mac: Hmac<Sha256>,
     kid: heapless::String<MAX_KID_LEN>,
-    header: heapless::String<HEADER_B64_CAP>,
+    header: heapless::String<{ header::B64_CAP }>,
 }
 
 impl Key {
@@ -73,12 +70,7 @@ impl Key {
             return Err(Error::InvalidKeyId);
         }
         let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Error::WeakKey)?;
-        let mut json = [0u8; 36 + MAX_KID_LEN];
-        let json = header_json(kid, &mut json)?;
-        let mut b64 = [0u8; HEADER_B64_CAP];
-        let encoded = Base64UrlUnpadded::encode(json, &mut b64).map_err(|_| Error::InvalidKeyId)?;
-        let mut header = heapless::String::new();
-        header.push_str(encoded).map_err(|()| Error::InvalidKeyId)?;
+        let header = header::encoded(kid)?;
         let mut kid_s = heapless::String::new();
         kid_s.push_str(kid).map_err(|()| Error::InvalidKeyId)?;
         Ok(Self {
@@ -133,27 +125,6 @@ impl Key {
         let _ = Base64UrlUnpadded::encode(tag.as_bytes(), &mut out);
         out
     }
-}
-
-fn header_json<'b>(kid: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
-    let mut w = 0usize;
-    let parts: [&[u8]; 3] = if kid.is_empty() {
-        [br#"{"alg":"HS256","typ":"JWT"}"#, b"", b""]
-    } else {
-        [
-            br#"{"alg":"HS256","typ":"JWT","kid":""#,
-            kid.as_bytes(),
-            br#""}"#,
-        ]
-    };
-    for part in parts {
-        let end = w.checked_add(part.len()).ok_or(Error::InvalidKeyId)?;
-        buf.get_mut(w..end)
-            .ok_or(Error::InvalidKeyId)?
-            .copy_from_slice(part);
-        w = end;
-    }
-    buf.get(..w).ok_or(Error::InvalidKeyId)
 }
 
 impl fmt::Debug for Key {
