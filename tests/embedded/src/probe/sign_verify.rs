@@ -3,12 +3,16 @@
 #![no_main]
 
 mod common;
+// The probes use start-up and exit only.
+#[allow(dead_code)]
+#[path = "../platform.rs"]
+mod platform;
 #[path = "../flash.rs"]
 mod flash;
 
 use core::hint::black_box;
 
-use cortex_m_rt::entry;
+use platform::entry;
 use rotor_core::{sign, verify, Claims, Key, Validation};
 
 #[entry]

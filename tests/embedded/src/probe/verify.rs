@@ -4,10 +4,14 @@
 #![no_main]
 
 mod common;
+// The probes use start-up and exit only.
+#[allow(dead_code)]
+#[path = "../platform.rs"]
+mod platform;
 #[path = "../flash.rs"]
 mod flash;
 
-use cortex_m_rt::entry;
+use platform::entry;
 use rotor_core::{verify, Key, Validation};
 
 #[entry]
