@@ -4,12 +4,11 @@
 #![no_main]
 
 mod common;
-// The probes use start-up and exit only.
-#[allow(dead_code)]
-#[path = "../platform.rs"]
-mod platform;
 #[path = "../flash.rs"]
 mod flash;
+#[allow(dead_code)] // The probes use start-up and exit only.
+#[path = "../platform.rs"]
+mod platform;
 
 use platform::entry;
 use rotor_core::{verify, Key, Validation};
