@@ -234,7 +234,7 @@ fn check(
 }
 
 /// Verifies a refresh token: signature with the refresh ring, `iss`, `exp`, and this service's
-/// claims (RFC 8725 §3: one algorithm, explicit validation).
+/// claims (RFC 8725 §3.1: one algorithm, verified; explicit claim validation).
 ///
 /// # Errors
 /// [`TokenError::TooLarge`] for an oversized token, [`TokenError::Invalid`] otherwise; the

@@ -77,7 +77,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "TTL", conflicts_with = "no_exp")]
     ttl: Option<String>,
     /// Sign without `exp`: such a token never expires, and verifiers (this one included) refuse
-    /// it by default (RFC 8725 §3.10 asks for short-lived tokens).
+    /// it by default (a short lifetime bounds how long a leaked token works).
     #[arg(long)]
     no_exp: bool,
     /// Sign without `iat`.
