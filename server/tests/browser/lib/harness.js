@@ -166,6 +166,46 @@ export async function startServer({ origins = [], env = {}, basePath = "" } = {}
         clearTimeout(timer);
       }
     };
+    if (healthy && process.env.ROTOR_DEV_CORS_SHIM === "1") {
+      // Development aid only, never the default: a proxy that adds the CORS answers the spec
+      // promises, to exercise the browser scenarios against a server that lacks CORS.
+      const listed = new Set(origins);
+      const cors = (headers, req) => {
+        const o = req.headers.origin;
+        if (o && listed.has(o)) {
+          headers["access-control-allow-origin"] = o;
+          headers["access-control-allow-credentials"] = "true";
+          headers.vary = "Origin";
+        }
+      };
+      const shim = await startProxy({
+        target: origin,
+        rewrite: cors,
+        decide: (req) => {
+          if (req.method !== "OPTIONS") return "forward";
+          const headers = {};
+          cors(headers, req);
+          if (headers["access-control-allow-origin"]) {
+            headers["access-control-allow-methods"] = "GET, POST, DELETE, OPTIONS";
+            headers["access-control-allow-headers"] = "Content-Type, Authorization";
+          }
+          return { status: 204, headers };
+        },
+      });
+      return {
+        port: shim.port,
+        origin: shim.origin,
+        url: `${shim.origin}${basePath}`,
+        basePath,
+        dir,
+        logs: () => log,
+        async stop() {
+          await shim.stop();
+          await stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
     if (healthy) {
       return {
         port,
@@ -224,7 +264,7 @@ export async function startSite({ host = "localhost", pages = {} } = {}) {
  * Every answer carries `Connection: close` so that no socket is reused (Chromium silently
  * re-sends a request whose reused keep-alive socket closed, which would hide the lost answer).
  */
-export async function startProxy({ target, decide = () => "forward" }) {
+export async function startProxy({ target, decide = () => "forward", rewrite = () => {} }) {
   const targetUrl = new URL(target);
   const counts = new Map();
   const seen = [];
@@ -261,6 +301,7 @@ export async function startProxy({ target, decide = () => "forward" }) {
             return;
           }
           const out = { ...up.headers, connection: "close" };
+          rewrite(out, req);
           delete out["keep-alive"];
           delete out["transfer-encoding"];
           const body = Buffer.concat(chunks);
