@@ -146,5 +146,5 @@ pub fn run(cli: Cli) -> ExitCode {
 /// Runs the server exactly as `#[rocket::launch]` does: a launch error is reported by Rocket
 /// (and aborts the process, as before).
 fn serve() {
-    let _ = rocket::execute(crate::rocket().launch());
+    let _ = rocket::execute(rotor_server::rocket().launch());
 }

@@ -1,4 +1,5 @@
-//! Configuration through Rocket's figment, the token key rings, and the stage that checks both.
+//! Configuration through Rocket's figment, and the stage that checks it and builds the key rings
+//! ([`crate::keys`]).
 //!
 //! Every setting is a top-level key of Rocket's configuration (`Rocket.toml`, `ROCKET_*`), and the
 //! original service's variables `ACCESS_TOKEN_SECRET`, `REFRESH_TOKEN_SECRET`,
@@ -11,11 +12,10 @@ use rocket::figment::providers::Serialized;
 use rocket::figment::Figment;
 use rocket::http::SameSite;
 use rocket::{Build, Rocket};
-use rotor_core::{Fingerprint, Key, KeyRing, Validation};
-use serde::{Deserialize, Deserializer};
 
-/// Most keys a ring holds: the signing key plus up to three older ones that still verify.
-pub const MAX_KEYS: usize = 4;
+use crate::keys::Keys;
+use rotor_core::Validation;
+use serde::{Deserialize, Deserializer};
 
 /// Environment variables of the original service, read without the `ROCKET_` prefix.
 pub const ORIGINAL_ENV: [&str; 4] = [
@@ -24,6 +24,10 @@ pub const ORIGINAL_ENV: [&str; 4] = [
     "ACCESS_TOKEN_EXPIRY",
     "REFRESH_TOKEN_EXPIRY",
 ];
+
+/// The original app's `cors({ origin: process.env.CORS_ORIGIN, credentials: true })` variable:
+/// one origin, or several separated by commas. When set, it replaces `cors_origins`.
+pub const CORS_ORIGIN_ENV: &str = "CORS_ORIGIN";
 
 /// A secret string whose `Debug` never prints it.
 #[derive(Clone)]
@@ -155,6 +159,15 @@ pub struct Config {
     pub refresh_token_expiry: Seconds,
     /// Window in which a double-submitted refresh token gets the same successor (default 10 s, 0 disables).
     pub refresh_grace: Seconds,
+    /// How long after its use a parent refresh token whose successor was never used still gets
+    /// that successor (a lost response), at most once per session per refresh lifetime
+    /// (default 1 day, 0 disables).
+    pub refresh_retry_window: Seconds,
+    /// Where the standalone server mounts its routes (default `/`; e.g. `/api/v1/users`).
+    pub base_path: String,
+    /// Origins of front ends allowed to call the service with credentials (CORS), e.g.
+    /// `["https://app.example.com"]`; also from `CORS_ORIGIN`.
+    pub cors_origins: Vec<String>,
     /// Clock skew tolerated when checking `exp`, `nbf` and `iat`, in seconds.
     pub token_leeway: u64,
     /// `iss` of every token issued and required of every token accepted.
@@ -169,8 +182,9 @@ pub struct Config {
     pub refresh_cookie_name: String,
     /// `Path` of the access-token cookie.
     pub access_cookie_path: String,
-    /// `Path` of the refresh-token cookie: only the route that needs it.
-    pub refresh_cookie_path: String,
+    /// `Path` of the refresh-token cookie; by default `base_path`, so that it reaches the
+    /// refresh route and the logout routes, and no route outside the base.
+    pub refresh_cookie_path: Option<String>,
     /// Set `Secure` on cookies; switch off only for plain-http local development.
     pub cookie_secure: bool,
     /// `SameSite` of the cookies.
@@ -197,6 +211,9 @@ impl Default for Config {
             access_token_expiry: Seconds(15 * 60),
             refresh_token_expiry: Seconds(10 * 86_400),
             refresh_grace: Seconds(10),
+            refresh_retry_window: Seconds(86_400),
+            base_path: "/".into(),
+            cors_origins: Vec::new(),
             token_leeway: 30,
             issuer: "rotor".into(),
             max_token_len: 4096,
@@ -204,7 +221,7 @@ impl Default for Config {
             access_cookie_name: "accessToken".into(),
             refresh_cookie_name: "refreshToken".into(),
             access_cookie_path: "/".into(),
-            refresh_cookie_path: "/refresh-token".into(),
+            refresh_cookie_path: None,
             cookie_secure: true,
             cookie_same_site: SameSitePolicy::Strict,
             retry_after: 5,
@@ -237,7 +254,47 @@ impl Config {
                 Err(std::env::VarError::NotPresent) => {}
             }
         }
-        figment.extract().map_err(Box::new)
+        match std::env::var(CORS_ORIGIN_ENV) {
+            Ok(value) => {
+                let list: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                figment = figment.merge(Serialized::global("cors_origins", list));
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Box::new(rocket::figment::Error::from(format!(
+                    "{CORS_ORIGIN_ENV} is not valid UTF-8"
+                ))))
+            }
+            Err(std::env::VarError::NotPresent) => {}
+        }
+        let mut cfg: Self = figment.extract().map_err(Box::new)?;
+        cfg.base_path = normalise_path(&cfg.base_path);
+        cfg.cors_origins = cfg
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .collect();
+        Ok(cfg)
+    }
+
+    /// The refresh cookie's `Path`: `refresh_cookie_path`, else `base_path`.
+    #[must_use]
+    pub fn refresh_path(&self) -> &str {
+        self.refresh_cookie_path
+            .as_deref()
+            .unwrap_or(&self.base_path)
+    }
+
+    /// Whether `origin` (as a browser sends it: `scheme://host[:port]`) is in `cors_origins`.
+    #[must_use]
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.cors_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
     }
 
     /// The validation policy for tokens of this service.
@@ -250,103 +307,44 @@ impl Config {
     }
 }
 
-/// The two key rings: access tokens and refresh tokens never share a secret.
-#[derive(Debug)]
-pub struct Keys {
-    /// Signs and verifies access tokens.
-    pub access: KeyRing<MAX_KEYS>,
-    /// Signs and verifies refresh tokens.
-    pub refresh: KeyRing<MAX_KEYS>,
-    /// Whether the secrets were generated for this process only.
-    pub ephemeral: bool,
-}
-
-/// A key id derived from the secret, so a secret moved to the "previous" list keeps its id:
-/// the first 8 bytes of SHA-256(`"rotor kid\0"` ‖ secret) in hex. Not secret.
-#[must_use]
-pub fn derived_kid(secret: &[u8]) -> String {
-    let mut input = b"rotor kid\0".to_vec();
-    input.extend_from_slice(secret);
-    let fp = Fingerprint::of(&input);
-    fp.as_bytes()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn ring(name: &str, current: &Secret, previous: &[Secret]) -> Result<KeyRing<MAX_KEYS>, String> {
-    let mut ring = KeyRing::new();
-    for (i, s) in std::iter::once(current).chain(previous).enumerate() {
-        let which = if i == 0 {
-            name.to_string()
-        } else {
-            format!("{name} (previous #{i})")
-        };
-        let key = Key::with_kid(s.expose(), &derived_kid(s.expose())).map_err(|e| match e {
-            rotor_core::Error::WeakKey => format!(
-                "{which} is shorter than {} bytes (RFC 7518 §3.2); use e.g. `openssl rand -base64 48`",
-                rotor_core::MIN_SECRET_LEN
-            ),
-            other => format!("{which}: {other}"),
-        })?;
-        ring.push(key).map_err(|_| {
-            format!("{which}: more than {MAX_KEYS} keys, or the same secret listed twice")
-        })?;
+/// `/`, or the path with one leading and no trailing `/`.
+fn normalise_path(path: &str) -> String {
+    let trimmed = path.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        format!("/{trimmed}")
     }
-    Ok(ring)
 }
 
-fn random_secret() -> Secret {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; 48];
-    OsRng.fill_bytes(&mut bytes);
-    Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-impl Keys {
-    /// Builds both rings; with `allow_ephemeral`, missing secrets are generated.
-    ///
-    /// # Errors
-    /// A message a operator can act on: which secret is missing, short or repeated.
-    pub fn from_config(cfg: &Config, allow_ephemeral: bool) -> Result<Self, String> {
-        let (access, refresh, ephemeral) =
-            match (&cfg.access_token_secret, &cfg.refresh_token_secret) {
-                (Some(a), Some(r)) => (a.clone(), r.clone(), false),
-                (None, None) if allow_ephemeral => (random_secret(), random_secret(), true),
-                (a, _) => {
-                    let missing = if a.is_none() {
-                        "ACCESS_TOKEN_SECRET"
-                    } else {
-                        "REFRESH_TOKEN_SECRET"
-                    };
-                    return Err(format!(
-                    "{missing} is not set: set both ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET \
-                         (or access_token_secret / refresh_token_secret in Rocket.toml); \
-                         the release profile never generates secrets"
-                ));
-                }
-            };
-        if access.expose() == refresh.expose() {
-            return Err("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ".into());
-        }
-        Ok(Self {
-            access: ring(
-                "ACCESS_TOKEN_SECRET",
-                &access,
-                &cfg.access_token_previous_secrets,
-            )?,
-            refresh: ring(
-                "REFRESH_TOKEN_SECRET",
-                &refresh,
-                &cfg.refresh_token_previous_secrets,
-            )?,
-            ephemeral,
-        })
-    }
+/// Whether `o` is a serialised origin: `http` or `https`, a host, an optional port, no path.
+fn is_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 fn check(cfg: &Config, debug: bool) -> Result<(), String> {
+    if let Some(bad) = cfg.cors_origins.iter().find(|o| !is_origin(o)) {
+        // Fetch Standard, CORS protocol: with credentials the allowed origin is echoed exactly;
+        // `*` is refused by browsers for credentialed requests, so it is never configurable.
+        return Err(format!(
+            "cors_origins / CORS_ORIGIN: `{bad}` is not an origin such as https://app.example.com              (scheme, host and optional port; no path, no `*`)"
+        ));
+    }
+    if uri_path_invalid(&cfg.base_path) {
+        return Err(format!(
+            "base_path `{}` must be a plain path such as /api/v1/users",
+            cfg.base_path
+        ));
+    }
     if !cfg.cookie_secure && !debug {
         // OWASP Session Management Cheat Sheet: session cookies always carry `Secure`.
         return Err(
@@ -417,6 +415,14 @@ pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("rotor configuration", ignite)
 }
 
+fn uri_path_invalid(path: &str) -> bool {
+    !path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+        || path.contains("//")
+        || path.split('/').any(|seg| seg == "." || seg == "..")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,32 +447,39 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_checked() {
-        let mut cfg = Config::default();
-        assert!(Keys::from_config(&cfg, false)
-            .unwrap_err()
-            .contains("ACCESS_TOKEN_SECRET is not set"));
-        let keys = Keys::from_config(&cfg, true).unwrap();
-        assert!(keys.ephemeral);
-        cfg.access_token_secret = Some(Secret::new("a".repeat(32)));
-        cfg.refresh_token_secret = Some(Secret::new("short"));
-        assert!(Keys::from_config(&cfg, true)
-            .unwrap_err()
-            .contains("REFRESH_TOKEN_SECRET is shorter than 32 bytes"));
-        cfg.refresh_token_secret = Some(Secret::new("a".repeat(32)));
-        assert!(Keys::from_config(&cfg, true)
-            .unwrap_err()
-            .contains("must differ"));
-        cfg.refresh_token_secret = Some(Secret::new("b".repeat(32)));
-        cfg.refresh_token_previous_secrets = vec![Secret::new("c".repeat(40))];
-        let keys = Keys::from_config(&cfg, false).unwrap();
-        assert!(!keys.ephemeral);
-        assert_eq!(keys.refresh.as_ref().len(), 2);
-        assert_eq!(
-            keys.access.primary().and_then(Key::kid),
-            Some(derived_kid(&[b'a'; 32]).as_str())
-        );
-        assert!(!format!("{cfg:?}").contains("aaaa"));
+    fn base_path_and_origins() {
+        assert_eq!(normalise_path("/"), "/");
+        assert_eq!(normalise_path(""), "/");
+        assert_eq!(normalise_path("api/v1/users/"), "/api/v1/users");
+        let cfg = Config {
+            base_path: "/api/v1/users".into(),
+            ..Config::default()
+        };
+        assert_eq!(cfg.refresh_path(), "/api/v1/users");
+        assert_eq!(check(&cfg, false), Ok(()));
+        for bad in ["/a/../b", "/a b", "/a?x"] {
+            let cfg = Config {
+                base_path: bad.into(),
+                ..Config::default()
+            };
+            assert!(check(&cfg, false).is_err(), "{bad}");
+        }
+        for ok in ["http://localhost:5173", "https://app.example.com"] {
+            assert!(is_origin(ok), "{ok}");
+        }
+        for bad in [
+            "*",
+            "null",
+            "localhost:5173",
+            "https://a.io/path",
+            "https://",
+        ] {
+            let cfg = Config {
+                cors_origins: vec![bad.into()],
+                ..Config::default()
+            };
+            assert!(check(&cfg, false).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The token cookies, with every attribute set explicitly.
+//! The token cookies: their names and attributes, set explicitly, and their reading and clearing.
+//! The guards ([`crate::guards`]) read them through here; no route touches the jar itself.
 //!
 //! Rocket's jar alone sets neither `HttpOnly` nor, without its own TLS, `Secure`
 //! (OWASP Session Management Cheat Sheet, "Cookies"): `HttpOnly`, `Secure`, `SameSite=Strict`,
@@ -23,6 +24,24 @@ fn cookie(cfg: &Config, name: &str, value: &str, path: &str, max_age: u64) -> Co
         .build()
 }
 
+fn value(jar: &CookieJar<'_>, name: &str) -> Option<String> {
+    jar.get(name)
+        .map(|c| c.value().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The access cookie's token, if the request carries a non-empty one.
+#[must_use]
+pub fn access(jar: &CookieJar<'_>, cfg: &Config) -> Option<String> {
+    value(jar, &cfg.access_cookie_name)
+}
+
+/// The refresh cookie's token, if the request carries a non-empty one.
+#[must_use]
+pub fn refresh(jar: &CookieJar<'_>, cfg: &Config) -> Option<String> {
+    value(jar, &cfg.refresh_cookie_name)
+}
+
 /// Sets both token cookies.
 pub fn set_pair(jar: &CookieJar<'_>, cfg: &Config, pair: &Pair) {
     jar.add(cookie(
@@ -36,25 +55,22 @@ pub fn set_pair(jar: &CookieJar<'_>, cfg: &Config, pair: &Pair) {
         cfg,
         &cfg.refresh_cookie_name,
         &pair.refresh,
-        &cfg.refresh_cookie_path,
+        cfg.refresh_path(),
         cfg.refresh_token_expiry.0,
     ));
 }
 
-/// Clears both token cookies (same name and path, empty value, `Max-Age=0`).
+/// Clears both token cookies in the browser: a removal `Set-Cookie` for each (same name,
+/// `Path` and attributes, empty value, `Max-Age=0`, an `Expires` in the past), sent whether or
+/// not the request carried the cookie. Rocket's `CookieJar::remove` sends one only for cookies
+/// the request carried, and a browser never sends the refresh cookie outside its `Path`.
 pub fn clear(jar: &CookieJar<'_>, cfg: &Config) {
-    jar.remove(cookie(
-        cfg,
-        &cfg.access_cookie_name,
-        "",
-        &cfg.access_cookie_path,
-        0,
-    ));
-    jar.remove(cookie(
-        cfg,
-        &cfg.refresh_cookie_name,
-        "",
-        &cfg.refresh_cookie_path,
-        0,
-    ));
+    for (name, path) in [
+        (&cfg.access_cookie_name, cfg.access_cookie_path.as_str()),
+        (&cfg.refresh_cookie_name, cfg.refresh_path()),
+    ] {
+        let mut gone = cookie(cfg, name, "", path, 0);
+        gone.set_expires(rocket::time::OffsetDateTime::UNIX_EPOCH);
+        jar.add(gone);
+    }
 }

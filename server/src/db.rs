@@ -94,7 +94,14 @@ impl std::fmt::Display for DbError {
     }
 }
 
-impl std::error::Error for DbError {}
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(_) => None,
+            Self::Sqlx(e) => Some(e),
+        }
+    }
+}
 
 /// The connection pool and the back end it talks to.
 #[derive(Debug, Clone)]

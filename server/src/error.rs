@@ -14,6 +14,11 @@ use rocket::Catcher;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::messages as msg;
+use crate::passwords::PasswordError;
+use crate::sessions::SessionError;
+use crate::tokens::{TokenError, TokenKind};
+use crate::users::UserError;
 
 /// The Express service's error envelope: `{"statusCode","data":null,"message","success":false,"errors":[]}`.
 #[derive(Serialize)]
@@ -36,15 +41,6 @@ pub struct ApiError {
     /// Whether the response carries `Retry-After` (503).
     pub retry: bool,
 }
-
-/// Message for a request without any token.
-pub const MSG_UNAUTHORIZED: &str = "unauthorized request";
-/// Message for a refresh token that fails verification or is unknown.
-pub const MSG_INVALID_REFRESH: &str = "Invalid refresh token";
-/// Message for a refresh token that was already used or whose session ended.
-pub const MSG_USED_REFRESH: &str = "Refresh token is expired or used";
-/// Message for an access token that fails verification or whose session ended.
-pub const MSG_INVALID_ACCESS: &str = "Invalid access token";
 
 impl ApiError {
     /// An error with this status and message.
@@ -69,22 +65,19 @@ impl ApiError {
     /// 413: token or body larger than allowed.
     #[must_use]
     pub fn too_large() -> Self {
-        Self::new(Status::PayloadTooLarge, "Request entity too large")
+        Self::new(Status::PayloadTooLarge, msg::TOO_LARGE)
     }
 
     /// 503 with `Retry-After`: the database cannot be reached now.
     #[must_use]
     pub fn unavailable() -> Self {
-        Self::new(
-            Status::ServiceUnavailable,
-            "Service temporarily unavailable, retry later",
-        )
+        Self::new(Status::ServiceUnavailable, msg::UNAVAILABLE)
     }
 
     /// 500 with a generic message; the reason must already be logged.
     #[must_use]
     pub fn internal() -> Self {
-        Self::new(Status::InternalServerError, "Internal server error")
+        Self::new(Status::InternalServerError, msg::INTERNAL)
     }
 
     /// Maps a database error: unavailability (lost connection, pool timeout, locked or full
@@ -112,6 +105,52 @@ impl ApiError {
             errors: [],
         })
         .unwrap_or_else(|_| String::from(r#"{"success":false}"#))
+    }
+}
+
+// The one place where domain errors become statuses (the client sees the generic message only).
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Invalid(TokenKind::Access) => Self::unauthorized(msg::INVALID_ACCESS),
+            TokenError::Invalid(TokenKind::Refresh) => Self::unauthorized(msg::INVALID_REFRESH),
+            TokenError::TooLarge => Self::too_large(),
+            TokenError::Signing => Self::internal(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Token(t) => t.into(),
+            SessionError::Unknown => Self::unauthorized(msg::INVALID_REFRESH),
+            SessionError::Used => Self::unauthorized(msg::USED_REFRESH),
+            SessionError::Database { context, source } => Self::database(context, &source),
+        }
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(_: PasswordError) -> Self {
+        // Already logged where it happened.
+        Self::internal()
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::InvalidUsername => Self::bad_request(msg::INVALID_USERNAME),
+            UserError::InvalidEmail => Self::bad_request(msg::INVALID_EMAIL),
+            UserError::PasswordTooShort => Self::bad_request(msg::PASSWORD_TOO_SHORT),
+            UserError::PasswordTooLong => Self::bad_request(msg::PASSWORD_TOO_LONG),
+            UserError::Taken => Self::new(Status::Conflict, msg::USER_EXISTS),
+            UserError::InvalidCredentials => Self::unauthorized(msg::INVALID_CREDENTIALS),
+            UserError::Password(p) => p.into(),
+            UserError::Database(d) => Self::database("users", &d),
+        }
     }
 }
 
@@ -158,13 +197,13 @@ fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
         return err;
     }
     let message = match status.code {
-        400 | 422 => "Malformed request body",
-        401 => MSG_UNAUTHORIZED,
-        404 => "Not found",
-        405 => "Method not allowed",
-        413 => "Request entity too large",
-        503 => "Service temporarily unavailable, retry later",
-        500..=599 => "Internal server error",
+        400 | 422 => msg::MALFORMED_BODY,
+        401 => msg::UNAUTHORIZED,
+        404 => msg::NOT_FOUND,
+        405 => msg::METHOD_NOT_ALLOWED,
+        413 => msg::TOO_LARGE,
+        503 => msg::UNAVAILABLE,
+        500..=599 => msg::INTERNAL,
         _ => status.reason().unwrap_or("Error"),
     };
     // Rocket reports malformed JSON as 422; the contract says 400.
@@ -196,7 +235,7 @@ mod tests {
 
     #[test]
     fn envelope_matches_the_express_shape() {
-        let e = ApiError::unauthorized(MSG_INVALID_REFRESH);
+        let e = ApiError::unauthorized(msg::INVALID_REFRESH);
         assert_eq!(
             e.body(),
             r#"{"statusCode":401,"data":null,"message":"Invalid refresh token","success":false,"errors":[]}"#

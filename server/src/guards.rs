@@ -9,9 +9,12 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::de::DeserializeOwned;
 
-use crate::config::{Config, Keys};
+use crate::config::Config;
+use crate::cookies;
 use crate::db::Db;
-use crate::error::{stash, ApiError, MSG_INVALID_ACCESS, MSG_UNAUTHORIZED};
+use crate::error::{stash, ApiError};
+use crate::keys::Keys;
+use crate::messages as msg;
 use crate::store::{self, UserRow};
 use crate::tokens::{self, TokenClaims};
 
@@ -40,12 +43,7 @@ fn access_token(req: &Request<'_>, cfg: &Config) -> Option<String> {
     });
     bearer
         .filter(|t| !t.is_empty())
-        .or_else(|| {
-            req.cookies()
-                .get(&cfg.access_cookie_name)
-                .map(|c| c.value().to_owned())
-        })
-        .filter(|t| !t.is_empty())
+        .or_else(|| cookies::access(req.cookies(), cfg))
 }
 
 /// A user authenticated by a valid access token whose session is still active.
@@ -61,8 +59,8 @@ async fn auth_user(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     let cfg = state::<Config>(req)?;
     let keys = state::<Keys>(req)?;
     let db = state::<Db>(req)?;
-    let token = access_token(req, cfg).ok_or_else(|| ApiError::unauthorized(MSG_UNAUTHORIZED))?;
-    let claims = tokens::verify_access(cfg, keys, &token, tokens::now())?;
+    let token = access_token(req, cfg).ok_or_else(|| ApiError::unauthorized(msg::UNAUTHORIZED))?;
+    let claims = tokens::verify_access(cfg, keys, &token, tokens::now()).map_err(ApiError::from)?;
     let user = store::active_session_user(db.pool(), &claims.sid, &claims.sub)
         .await
         .map_err(|e| ApiError::database("access check", &e))?
@@ -71,7 +69,7 @@ async fn auth_user(req: &Request<'_>) -> Result<AuthUser, ApiError> {
                 "rotor: access token of an ended session (session {})",
                 claims.sid
             );
-            ApiError::unauthorized(MSG_INVALID_ACCESS)
+            ApiError::unauthorized(msg::INVALID_ACCESS)
         })?;
     Ok(AuthUser { user, claims })
 }
@@ -83,6 +81,66 @@ impl<'r> FromRequest<'r> for AuthUser {
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         match auth_user(req).await {
             Ok(user) => Outcome::Success(user),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+/// A state-changing request that may proceed: not from another site. Put it first on every
+/// route that changes state, so a refused request is answered 403 before its body is read.
+///
+/// Refused (403): a request whose `Origin` is neither this service's own origin (its `Host`) nor
+/// one of `cors_origins`, or whose `Sec-Fetch-Site` is `cross-site` while its origin is not
+/// listed (OWASP Cross-Site Request Forgery Prevention Cheat Sheet, "Fetch Metadata headers" and
+/// "Verifying Origin With Standard Headers"). This also stops login CSRF: a cross-site form that
+/// posts the attacker's credentials or refresh token never gets the attacker's session planted
+/// in the victim's browser. Requests with neither header (curl, servers, the command line) pass,
+/// as the cheat sheet allows for non-browser clients.
+#[derive(Debug, Clone, Copy)]
+pub struct SameSite;
+
+/// Whether `origin` is `scheme://` followed by exactly this request's `Host`.
+fn own_origin(req: &Request<'_>, origin: &str) -> bool {
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    match (authority, req.headers().get_one("Host")) {
+        (Some(a), Some(host)) => a.eq_ignore_ascii_case(host.trim()),
+        _ => false,
+    }
+}
+
+fn same_site(req: &Request<'_>) -> Result<(), ApiError> {
+    let cfg = state::<Config>(req)?;
+    let origin = req.headers().get_one("Origin");
+    let listed = origin.is_some_and(|o| cfg.origin_allowed(o));
+    let origin_ok = origin.is_none_or(|o| listed || own_origin(req, o));
+    let cross_site = req
+        .headers()
+        .get_one("Sec-Fetch-Site")
+        .is_some_and(|s| s.eq_ignore_ascii_case("cross-site"));
+    if origin_ok && (!cross_site || listed) {
+        return Ok(());
+    }
+    log::warn!(
+        target: "rotor::security",
+        "rotor security event: {}",
+        serde_json::json!({
+            "event": "cross_site_request_refused",
+            "path": req.uri().path().as_str(),
+            "origin": origin,
+            "sec_fetch_site": req.headers().get_one("Sec-Fetch-Site"),
+            "reference": "OWASP CSRF Prevention Cheat Sheet",
+        })
+    );
+    Err(ApiError::new(Status::Forbidden, msg::CROSS_SITE))
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SameSite {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        match same_site(req) {
+            Ok(()) => Outcome::Success(SameSite),
             Err(e) => fail(req, e),
         }
     }
@@ -102,19 +160,33 @@ fn parse<T: DeserializeOwned>(
     }
     let malformed = |e: &dyn std::fmt::Display| {
         log::info!("rotor: malformed request body: {e}");
-        ApiError::bad_request("Malformed request body")
+        ApiError::bad_request(msg::MALFORMED_BODY)
     };
     match ct {
         Some(ct) if ct.is_form() => serde_urlencoded::from_bytes(bytes)
             .map(Some)
             .map_err(|e| malformed(&e)),
-        Some(ct) if !ct.is_json() => Err(ApiError::bad_request(
-            "Request body must be JSON or application/x-www-form-urlencoded",
-        )),
+        Some(ct) if !ct.is_json() => Err(ApiError::bad_request(msg::BODY_TYPE)),
         _ => serde_json::from_slice(bytes)
             .map(Some)
             .map_err(|e| malformed(&e)),
     }
+}
+
+async fn read_body<T: DeserializeOwned>(
+    req: &Request<'_>,
+    data: Data<'_>,
+) -> Result<Option<T>, ApiError> {
+    let limit = state::<Config>(req)?.body_limit;
+    let bytes = match data.open(limit.bytes()).into_bytes().await {
+        Ok(b) if b.is_complete() => b.into_inner(),
+        Ok(_) => return Err(ApiError::too_large()),
+        Err(e) => {
+            log::info!("rotor: request body could not be read: {e}");
+            return Err(ApiError::bad_request(msg::MALFORMED_BODY));
+        }
+    };
+    parse(req.content_type(), &bytes)
 }
 
 #[rocket::async_trait]
@@ -122,20 +194,40 @@ impl<'r, T: DeserializeOwned + Send + 'static> FromData<'r> for Body<T> {
     type Error = ApiError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        let limit = match state::<Config>(req) {
-            Ok(cfg) => cfg.body_limit,
+        match read_body(req, data).await {
+            Ok(v) => Outcome::Success(Body(v)),
+            Err(e) => fail(req, e),
+        }
+    }
+}
+
+/// The refresh token of a request: the refresh cookie first, else the body's `refreshToken`
+/// field (JSON or form), as the original handler reads it. `None` when neither holds one.
+#[derive(Debug)]
+pub struct RefreshToken(pub Option<String>);
+
+#[derive(serde::Deserialize)]
+struct RefreshBody {
+    #[serde(rename = "refreshToken")]
+    refresh_token: Option<String>,
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for RefreshToken {
+    type Error = ApiError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let cfg = match state::<Config>(req) {
+            Ok(cfg) => cfg,
             Err(e) => return fail(req, e),
         };
-        let bytes = match data.open(limit.bytes()).into_bytes().await {
-            Ok(b) if b.is_complete() => b.into_inner(),
-            Ok(_) => return fail(req, ApiError::too_large()),
-            Err(e) => {
-                log::info!("rotor: request body could not be read: {e}");
-                return fail(req, ApiError::bad_request("Malformed request body"));
-            }
-        };
-        match parse(req.content_type(), &bytes) {
-            Ok(v) => Outcome::Success(Body(v)),
+        if let Some(token) = cookies::refresh(req.cookies(), cfg) {
+            return Outcome::Success(RefreshToken(Some(token)));
+        }
+        match read_body::<RefreshBody>(req, data).await {
+            Ok(body) => Outcome::Success(RefreshToken(
+                body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()),
+            )),
             Err(e) => fail(req, e),
         }
     }

@@ -1,21 +1,21 @@
-//! Rocket service for refresh-token rotation with reuse detection, built on `rotor-core`.
-//!
-//! [`rocket()`] builds the standalone service; an existing Rocket application attaches the
-//! stages it wants and mounts [`routes()`] at any base (see the README).
+#![doc = include_str!("../README.md")]
 
 pub mod cleanup;
-pub mod cli;
 pub mod config;
 pub mod cookies;
+pub mod cors;
 pub mod db;
 pub mod error;
 pub mod guards;
+pub mod keys;
+pub mod messages;
 pub mod passwords;
 pub mod response;
 pub mod routes;
 pub mod sessions;
 pub mod store;
 pub mod tokens;
+pub mod users;
 
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
@@ -36,6 +36,7 @@ pub fn custom(figment: Figment) -> Rocket<Build> {
         .attach(config::stage())
         .attach(db::stage())
         .attach(routes::stage())
+        .attach(cors::stage())
         .attach(error::stage())
         .attach(cleanup::stage())
 }

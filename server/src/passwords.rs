@@ -3,20 +3,30 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rocket::tokio;
 
 use crate::config::Config;
-use crate::error::ApiError;
+
+/// Hashing could not be done: bad parameters, a failed task or a failed hash (already logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordError(&'static str);
+
+impl std::fmt::Display for PasswordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for PasswordError {}
 
 /// Shortest password accepted (NIST SP 800-63B §5.1.1.2: at least 8 characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted, in bytes: bounds the hashing work a request can cause.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-fn hasher(cfg: &Config) -> Result<Argon2<'static>, ApiError> {
+fn hasher(cfg: &Config) -> Result<Argon2<'static>, PasswordError> {
     let params = Params::new(
         cfg.password_memory_kib,
         cfg.password_iterations,
@@ -25,7 +35,7 @@ fn hasher(cfg: &Config) -> Result<Argon2<'static>, ApiError> {
     )
     .map_err(|e| {
         log::error!("rotor: argon2 parameters: {e}");
-        ApiError::internal()
+        PasswordError("argon2 parameters")
     })?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
@@ -43,25 +53,25 @@ fn permits() -> &'static tokio::sync::Semaphore {
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, PasswordError> {
     let _permit = permits().acquire().await.map_err(|e| {
         log::error!("rotor: password hashing queue closed: {e}");
-        ApiError::internal()
+        PasswordError("hashing queue closed")
     })?;
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         log::error!("rotor: password task failed: {e}");
-        ApiError::internal()
+        PasswordError("hashing task failed")
     })
 }
 
 /// Hashes `password` with a fresh random salt, as a PHC string.
 ///
 /// # Errors
-/// A generic 500 (logged) if hashing fails.
-pub async fn hash(cfg: &Config, password: String) -> Result<String, ApiError> {
+/// [`PasswordError`] (logged) if hashing fails.
+pub async fn hash(cfg: &Config, password: String) -> Result<String, PasswordError> {
     let argon = hasher(cfg)?;
     blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
+        let salt = SaltString::generate(&mut crate::keys::rng());
         argon
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -69,14 +79,14 @@ pub async fn hash(cfg: &Config, password: String) -> Result<String, ApiError> {
     .await?
     .map_err(|e| {
         log::error!("rotor: password hashing failed: {e}");
-        ApiError::internal()
+        PasswordError("hashing failed")
     })
 }
 
 /// A hash of a random password with the configured cost, checked when the user does not exist
 /// so that an unknown login costs as much time as a wrong password (OWASP Authentication Cheat
 /// Sheet: avoid user enumeration through response times).
-fn dummy_hash(cfg: &Config) -> Result<String, ApiError> {
+fn dummy_hash(cfg: &Config) -> Result<String, PasswordError> {
     static DUMMY: OnceLock<(u32, u32, u32, String)> = OnceLock::new();
     let key = (
         cfg.password_memory_kib,
@@ -88,12 +98,12 @@ fn dummy_hash(cfg: &Config) -> Result<String, ApiError> {
             return Ok(h.clone());
         }
     }
-    let salt = SaltString::generate(&mut OsRng);
+    let salt = SaltString::generate(&mut crate::keys::rng());
     let h = hasher(cfg)?
         .hash_password(crate::tokens::random_id().as_bytes(), &salt)
         .map_err(|e| {
             log::error!("rotor: password hashing failed: {e}");
-            ApiError::internal()
+            PasswordError("hashing failed")
         })?
         .to_string();
     let _ = DUMMY.set((key.0, key.1, key.2, h.clone()));
@@ -103,12 +113,12 @@ fn dummy_hash(cfg: &Config) -> Result<String, ApiError> {
 /// Checks `password` against a stored PHC string, or against a dummy hash when there is none.
 ///
 /// # Errors
-/// A generic 500 (logged) if the task fails.
+/// [`PasswordError`] (logged) if the task fails.
 pub async fn verify(
     cfg: &Config,
     password: String,
     stored: Option<String>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, PasswordError> {
     let known = stored.is_some();
     let phc = match stored {
         Some(s) => s,

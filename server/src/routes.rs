@@ -1,47 +1,25 @@
-//! The HTTP routes. Each one reads its inputs, calls [`crate::sessions`] or
-//! [`crate::passwords`], and sets cookies; no crypto and no SQL here.
+//! The HTTP routes. Each one reads its inputs through guards, calls one domain function
+//! ([`crate::users`], [`crate::sessions`], [`crate::passwords`]) and maps its result to the
+//! envelope; no crypto, no SQL and no cookie reading here.
 
 use rocket::fairing::AdHoc;
-use rocket::http::{CookieJar, Status};
+use rocket::http::{ContentType, CookieJar, Status};
 use rocket::{Route, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::{Config, Keys};
+use crate::config::Config;
 use crate::cookies;
 use crate::db::Db;
-use crate::error::{ApiError, MSG_UNAUTHORIZED};
-use crate::guards::{AuthUser, Body};
-use crate::passwords::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use crate::error::ApiError;
+use crate::guards::{AuthUser, Body, RefreshToken, SameSite};
+use crate::keys::Keys;
+use crate::messages as msg;
 use crate::response::ApiResponse;
 use crate::sessions;
-use crate::store::{self, UserRow};
+use crate::store;
 use crate::tokens::{self, Pair};
-
-/// A user as the API shows it: never the password hash.
-#[derive(Debug, Serialize)]
-pub struct PublicUser {
-    /// Id.
-    pub id: String,
-    /// User name.
-    pub username: String,
-    /// E-mail address.
-    pub email: String,
-    /// Creation time, Unix seconds.
-    #[serde(rename = "createdAt")]
-    pub created_at: i64,
-}
-
-impl From<&UserRow> for PublicUser {
-    fn from(u: &UserRow) -> Self {
-        Self {
-            id: u.id.clone(),
-            username: u.username.clone(),
-            email: u.email.clone(),
-            created_at: u.created_at,
-        }
-    }
-}
+use crate::users::{self, PublicUser};
 
 /// `POST /register` body.
 #[derive(Deserialize)]
@@ -57,13 +35,6 @@ pub struct LoginBody {
     email: Option<String>,
     username: Option<String>,
     password: Option<String>,
-}
-
-/// Body of the routes that take a refresh token.
-#[derive(Deserialize)]
-pub struct RefreshBody {
-    #[serde(rename = "refreshToken")]
-    refresh_token: Option<String>,
 }
 
 /// `POST /login` data: the user and the pair.
@@ -82,98 +53,36 @@ fn required(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// Whether `u` (already lower-cased) is an acceptable user name: 3 to 64 ASCII letters, digits,
-/// `_`, `.` or `-`.
-#[must_use]
-pub fn valid_username(u: &str) -> bool {
-    (3..=64).contains(&u.len())
-        && u.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
-/// Whether `e` looks like an e-mail address: `local@domain.tld`, at most 254 bytes, no whitespace.
-#[must_use]
-pub fn valid_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else {
-        return false;
-    };
-    e.len() <= 254
-        && !local.is_empty()
-        && domain.contains('.')
-        && !domain.contains('@')
-        && !e.chars().any(char::is_whitespace)
-}
-
-/// Checks a new password's length (NIST SP 800-63B §5.1.1.2: at least 8 characters; at most
-/// [`MAX_PASSWORD_BYTES`] bytes to bound the hashing work).
-///
-/// # Errors
-/// A 400 whose message says what is wrong.
-pub fn valid_password(p: &str) -> Result<(), ApiError> {
-    if p.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::bad_request("Password is too long"));
-    }
-    if p.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::bad_request(
-            "Password must have at least 8 characters",
-        ));
-    }
-    Ok(())
-}
-
 /// Creates a user.
 #[rocket::post("/register", data = "<body>")]
 pub async fn register(
+    _site: SameSite,
     body: Result<Body<RegisterBody>, ApiError>,
     cfg: &State<Config>,
     db: &State<Db>,
 ) -> Answer<PublicUser> {
     let b = body?
         .0
-        .ok_or_else(|| ApiError::bad_request("All fields are required"))?;
+        .ok_or_else(|| ApiError::bad_request(msg::ALL_FIELDS_REQUIRED))?;
     let (Some(username), Some(email), Some(password)) = (
         required(b.username),
         required(b.email),
         b.password.filter(|p| !p.is_empty()),
     ) else {
-        return Err(ApiError::bad_request("All fields are required"));
+        return Err(ApiError::bad_request(msg::ALL_FIELDS_REQUIRED));
     };
-    let (username, email) = (username.to_lowercase(), email.to_lowercase());
-    if !valid_username(&username) {
-        return Err(ApiError::bad_request(
-            "Username must be 3 to 64 letters, digits, '_', '.' or '-'",
-        ));
-    }
-    if !valid_email(&email) {
-        return Err(ApiError::bad_request("Email is not valid"));
-    }
-    valid_password(&password)?;
-    let user = UserRow {
-        id: tokens::random_id(),
-        username,
-        email,
-        password_hash: passwords::hash(cfg, password).await?,
-        created_at: i64::try_from(tokens::now()).unwrap_or(i64::MAX),
-    };
-    let created = store::insert_user(db.pool(), &user)
-        .await
-        .map_err(|e| ApiError::database("register", &e))?;
-    if !created {
-        return Err(ApiError::new(
-            Status::Conflict,
-            "User with email or username already exists",
-        ));
-    }
+    let user = users::register(db, cfg, &username, &email, password).await?;
     Ok(ApiResponse {
         status: Status::Created,
         data: PublicUser::from(&user),
-        message: "User registered Successfully",
+        message: msg::REGISTERED,
     })
 }
 
 /// Checks the password and starts a session; sets both cookies and returns the pair.
 #[rocket::post("/login", data = "<body>")]
 pub async fn login(
+    _site: SameSite,
     body: Result<Body<LoginBody>, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
@@ -182,32 +91,16 @@ pub async fn login(
 ) -> Answer<LoginData> {
     let b = body?
         .0
-        .ok_or_else(|| ApiError::bad_request("username or email is required"))?;
+        .ok_or_else(|| ApiError::bad_request(msg::LOGIN_REQUIRED))?;
     let login = required(b.email)
         .or_else(|| required(b.username))
-        .ok_or_else(|| ApiError::bad_request("username or email is required"))?
+        .ok_or_else(|| ApiError::bad_request(msg::LOGIN_REQUIRED))?
         .to_lowercase();
     let password = b
         .password
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Password is required"))?;
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::bad_request("Password is too long"));
-    }
-    let user = store::user_by_login(db.pool(), &login)
-        .await
-        .map_err(|e| ApiError::database("login", &e))?;
-    // One answer for an unknown user and a wrong password (OWASP Authentication Cheat Sheet).
-    let ok = passwords::verify(
-        cfg,
-        password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
-    let user = match user {
-        Some(u) if ok => u,
-        _ => return Err(ApiError::unauthorized("Invalid user credentials")),
-    };
+        .ok_or_else(|| ApiError::bad_request(msg::PASSWORD_REQUIRED))?;
+    let user = users::authenticate(db, cfg, &login, password).await?;
     let pair = sessions::start(db, cfg, keys, &user, tokens::now()).await?;
     cookies::set_pair(jar, cfg, &pair);
     Ok(ApiResponse::ok(
@@ -215,41 +108,35 @@ pub async fn login(
             user: PublicUser::from(&user),
             pair,
         },
-        "User logged In Successfully",
+        msg::LOGGED_IN,
     ))
 }
 
 /// Exchanges the refresh token (cookie first, else body) for a new pair.
-#[rocket::post("/refresh-token", data = "<body>")]
+#[rocket::post("/refresh-token", data = "<token>")]
 pub async fn refresh_token(
-    body: Result<Body<RefreshBody>, ApiError>,
+    _site: SameSite,
+    token: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
     db: &State<Db>,
 ) -> Answer<Pair> {
-    let from_cookie = jar
-        .get(&cfg.refresh_cookie_name)
-        .map(|c| c.value().to_owned())
-        .filter(|t| !t.is_empty());
-    let token = match from_cookie {
-        Some(t) => t,
-        None => body?
-            .0
-            .and_then(|b| b.refresh_token)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized(MSG_UNAUTHORIZED))?,
-    };
+    let token = token?
+        .0
+        .ok_or_else(|| ApiError::unauthorized(msg::UNAUTHORIZED))?;
     let pair = sessions::refresh(db, cfg, keys, &token, tokens::now()).await?;
     cookies::set_pair(jar, cfg, &pair);
-    Ok(ApiResponse::ok(pair, "Access token refreshed successfully"))
+    Ok(ApiResponse::ok(pair, msg::REFRESHED))
 }
 
-/// The session a logout applies to: the access token's, else the refresh token's (cookie or body).
-fn session_of(
+/// The user and session a logout applies to: the access token's, else the refresh token's
+/// (cookie or body), which must be the live token of an active session
+/// ([`sessions::owner_of`]).
+async fn session_of(
     auth: Result<AuthUser, ApiError>,
-    body: Result<Body<RefreshBody>, ApiError>,
-    jar: &CookieJar<'_>,
+    refresh: Result<RefreshToken, ApiError>,
+    db: &Db,
     cfg: &Config,
     keys: &Keys,
 ) -> Result<(String, String), ApiError> {
@@ -257,52 +144,67 @@ fn session_of(
         Ok(a) => return Ok((a.claims.sub, a.claims.sid)),
         Err(e) => e,
     };
-    let token = jar
-        .get(&cfg.refresh_cookie_name)
-        .map(|c| c.value().to_owned())
-        .or_else(|| body.ok().and_then(|b| b.0).and_then(|b| b.refresh_token))
-        .filter(|t| !t.is_empty());
-    match token {
-        Some(t) => {
-            let c = tokens::verify_refresh(cfg, keys, &t, tokens::now())?;
-            Ok((c.sub, c.sid))
-        }
+    match refresh.ok().and_then(|t| t.0) {
+        Some(t) => Ok(sessions::owner_of(db, cfg, keys, &t, tokens::now()).await?),
         None => Err(auth_err),
     }
 }
 
+/// Clears both cookies after a logout that succeeded or that no retry can make succeed (a
+/// token problem: 401); keeps them after a 503 or 500, so the client can retry the logout.
+fn clear_unless_retryable<T>(
+    jar: &CookieJar<'_>,
+    cfg: &Config,
+    outcome: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let retryable = outcome
+        .as_ref()
+        .err()
+        .is_some_and(|e| e.status.class().is_server_error());
+    if !retryable {
+        cookies::clear(jar, cfg);
+    }
+    outcome
+}
+
 /// Ends this session and clears the cookies.
-#[rocket::post("/logout", data = "<body>")]
+#[rocket::post("/logout", data = "<refresh>")]
 pub async fn logout(
+    _site: SameSite,
     auth: Result<AuthUser, ApiError>,
-    body: Result<Body<RefreshBody>, ApiError>,
+    refresh: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
     db: &State<Db>,
 ) -> Answer<Value> {
-    let (_, sid) = session_of(auth, body, jar, cfg, keys)?;
-    sessions::end(db, &sid, "logout", tokens::now()).await?;
-    cookies::clear(jar, cfg);
-    Ok(ApiResponse::ok(json!({}), "User logged Out"))
+    let ended = async {
+        let (_, sid) = session_of(auth, refresh, db, cfg, keys).await?;
+        Ok::<_, ApiError>(sessions::end(db, &sid, "logout", tokens::now()).await?)
+    };
+    clear_unless_retryable(jar, cfg, ended.await)?;
+    Ok(ApiResponse::ok(json!({}), msg::LOGGED_OUT))
 }
 
 /// Ends every session of the user and clears the cookies.
-#[rocket::post("/logout-all", data = "<body>")]
+#[rocket::post("/logout-all", data = "<refresh>")]
 pub async fn logout_all(
+    _site: SameSite,
     auth: Result<AuthUser, ApiError>,
-    body: Result<Body<RefreshBody>, ApiError>,
+    refresh: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
     db: &State<Db>,
 ) -> Answer<Value> {
-    let (sub, _) = session_of(auth, body, jar, cfg, keys)?;
-    let ended = sessions::end_all(db, &sub, tokens::now()).await?;
-    cookies::clear(jar, cfg);
+    let ended = async {
+        let (sub, _) = session_of(auth, refresh, db, cfg, keys).await?;
+        Ok::<_, ApiError>(sessions::end_all(db, &sub, tokens::now()).await?)
+    };
+    let ended = clear_unless_retryable(jar, cfg, ended.await)?;
     Ok(ApiResponse::ok(
         json!({ "sessionsEnded": ended }),
-        "User logged Out of all sessions",
+        msg::LOGGED_OUT_ALL,
     ))
 }
 
@@ -312,7 +214,7 @@ pub fn me(auth: Result<AuthUser, ApiError>) -> Answer<PublicUser> {
     let auth = auth?;
     Ok(ApiResponse::ok(
         PublicUser::from(&auth.user),
-        "Current user fetched successfully",
+        msg::CURRENT_USER,
     ))
 }
 
@@ -324,8 +226,25 @@ pub async fn health(db: &State<Db>) -> Answer<Value> {
         .map_err(|e| ApiError::database("health check", &e))?;
     Ok(ApiResponse::ok(
         json!({ "database": format!("{:?}", db.backend()).to_lowercase() }),
-        "ok",
+        msg::HEALTH_OK,
     ))
+}
+
+/// The browser helper (`static/rotor.js`), an ES module a front end imports from here.
+#[rocket::get("/rotor.js")]
+#[must_use]
+pub fn helper_js() -> (ContentType, &'static str) {
+    (ContentType::JavaScript, include_str!("../static/rotor.js"))
+}
+
+/// The helper's TypeScript declarations (`static/rotor.d.ts`).
+#[rocket::get("/rotor.d.ts")]
+#[must_use]
+pub fn helper_types() -> (ContentType, &'static str) {
+    (
+        ContentType::new("application", "typescript"),
+        include_str!("../static/rotor.d.ts"),
+    )
 }
 
 /// Every route, for mounting at any base path.
@@ -338,36 +257,20 @@ pub fn routes() -> Vec<Route> {
         logout,
         logout_all,
         me,
-        health
+        health,
+        helper_js,
+        helper_types,
+        crate::cors::preflight
     ]
 }
 
-/// Mounts [`routes`] at `/`.
+/// Mounts [`routes`] at the configured `base_path` (default `/`).
 #[must_use]
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("rotor routes", |rocket| async {
-        rocket.mount("/", routes())
+        let base = rocket
+            .state::<Config>()
+            .map_or_else(|| "/".to_owned(), |c| c.base_path.clone());
+        rocket.mount(base, routes())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn input_rules() {
-        for ok in ["bob", "a.b-c_d", &"x".repeat(64)] {
-            assert!(valid_username(ok), "{ok}");
-        }
-        for bad in ["ab", "bob smith", "bób", &"x".repeat(65)] {
-            assert!(!valid_username(bad), "{bad}");
-        }
-        assert!(valid_email("a@b.io"));
-        for bad in ["a.b.io", "@b.io", "a@b", "a@b@c.io", "a b@c.io"] {
-            assert!(!valid_email(bad), "{bad}");
-        }
-        assert!(valid_password("12345678").is_ok());
-        assert!(valid_password("1234567").is_err());
-        assert!(valid_password(&"p".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
-    }
 }

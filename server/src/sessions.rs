@@ -3,14 +3,61 @@
 
 use serde_json::json;
 
-use crate::config::{Config, Keys};
+use crate::config::Config;
 use crate::db::DbPool;
-use crate::error::{ApiError, MSG_INVALID_REFRESH, MSG_USED_REFRESH};
+use crate::keys::Keys;
 use crate::store::{self, Rotation, TokenRow, UserRow};
-use crate::tokens::{self, Issue, Pair, TokenClaims};
+use crate::tokens::{self, Issue, Pair, TokenClaims, TokenError};
 
-fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> ApiError {
-    move |e| ApiError::database(context, &e)
+/// Why a session operation failed. Every token problem is one of the first three; the route
+/// layer turns them into 401s ([`crate::error::ApiError`]).
+#[derive(Debug)]
+pub enum SessionError {
+    /// The token failed verification, or is too large, or signing failed.
+    Token(TokenError),
+    /// A verified refresh token with no matching row (unknown `jti`, fingerprint mismatch, user
+    /// gone).
+    Unknown,
+    /// A refresh token already used, revoked, or of an ended session.
+    Used,
+    /// The database failed during `context`.
+    Database {
+        /// What was being done.
+        context: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(e) => write!(f, "{e}"),
+            Self::Unknown => f.write_str("unknown refresh token"),
+            Self::Used => f.write_str("refresh token used or session ended"),
+            Self::Database { context, source } => write!(f, "database, during {context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Token(e) => Some(e),
+            Self::Database { source, .. } => Some(source),
+            Self::Unknown | Self::Used => None,
+        }
+    }
+}
+
+impl From<TokenError> for SessionError {
+    fn from(e: TokenError) -> Self {
+        Self::Token(e)
+    }
+}
+
+fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> SessionError {
+    move |source| SessionError::Database { context, source }
 }
 
 fn secs(t: u64) -> i64 {
@@ -38,14 +85,14 @@ fn token_row(claims_of: &Issue<'_>, refresh: &str) -> TokenRow {
 /// Starts a new session for `user` and returns its first pair.
 ///
 /// # Errors
-/// 503 if the database is unavailable.
+/// [`SessionError::Database`].
 pub async fn start(
     db: &DbPool,
     cfg: &Config,
     keys: &Keys,
     user: &UserRow,
     now: u64,
-) -> Result<Pair, ApiError> {
+) -> Result<Pair, SessionError> {
     let (sid, jti) = (tokens::random_id(), tokens::random_id());
     let issue = Issue {
         sub: &user.id,
@@ -66,33 +113,21 @@ pub async fn start(
     Ok(pair)
 }
 
-/// Exchanges a refresh token for a new pair.
-///
-/// 1. Verify the token (signature, `iss`, `exp`), then load its row by `jti` joined with its user
-///    (one round trip: the user must still exist), and compare the stored SHA-256 fingerprint in
-///    constant time.
-/// 2. Sign the successor, then record it with one compare-and-set ([`store::rotate`]).
-/// 3. A request that loses the compare-and-set presented a token that is already used. Within
-///    the grace window, while the successor is unused and the session active, it gets the same
-///    successor pair, re-signed from the stored row (HS256 is deterministic). Otherwise this is
-///    reuse: the whole session is revoked and a security event logged (RFC 9700 §4.14.2).
-///
-/// # Errors
-/// 401 for every token problem, 413 for an oversized token, 503 if the database is unavailable.
-pub async fn refresh(
+/// A verified refresh token and its row: the signature, `iss` and `exp` check out, the row
+/// exists for an existing user, and the stored SHA-256 fingerprint matches in constant time.
+async fn presented(
     db: &DbPool,
     cfg: &Config,
     keys: &Keys,
     token: &str,
     now: u64,
-) -> Result<Pair, ApiError> {
+) -> Result<(TokenClaims, TokenRow), SessionError> {
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
-    let pool = db.pool();
     let invalid = |why: &str| {
         log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
-        ApiError::unauthorized(MSG_INVALID_REFRESH)
+        SessionError::Unknown
     };
-    let row = store::token_of_existing_user(pool, &claims.jti)
+    let row = store::token_of_existing_user(db.pool(), &claims.jti)
         .await
         .map_err(db_err("refresh"))?
         .ok_or_else(|| invalid("unknown jti or user"))?;
@@ -101,7 +136,70 @@ pub async fn refresh(
     if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
         return Err(invalid("stored fingerprint does not match"));
     }
+    Ok((claims, row))
+}
 
+/// The user and session a refresh token may end (`/logout`, `/logout-all`): the token is
+/// verified and found as for a refresh, and must be the live one of an active session. A used
+/// token is reuse, handled as on `/refresh-token` (the session is revoked and a security event
+/// logged, RFC 9700 §4.14.2), and authorises nothing; so does a revoked one.
+///
+/// # Errors
+/// As [`refresh`].
+pub async fn owner_of(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<(String, String), SessionError> {
+    let (claims, row) = presented(db, cfg, keys, token, now).await?;
+    if row.revoked_at.is_some() {
+        log::info!(
+            "rotor: refresh token of a revoked session presented to log out (session {})",
+            row.session_id
+        );
+        return Err(SessionError::Used);
+    }
+    if let Some(used_at) = row.used_at {
+        reuse(db, &row, used_at, now).await?;
+        return Err(SessionError::Used);
+    }
+    let active = store::session(db.pool(), &row.session_id)
+        .await
+        .map_err(db_err("logout"))?
+        .is_some_and(|s| s.revoked_at.is_none());
+    if !active {
+        return Err(SessionError::Used);
+    }
+    Ok((claims.sub, claims.sid))
+}
+
+/// Exchanges a refresh token for a new pair.
+///
+/// 1. Verify the token (signature, `iss`, `exp`), then load its row by `jti` joined with its user
+///    (one round trip: the user must still exist), and compare the stored SHA-256 fingerprint in
+///    constant time.
+/// 2. Sign the successor, then record it with one compare-and-set ([`store::rotate`]).
+/// 3. A request that loses the compare-and-set presented a token that is already used. Within
+///    the grace window, while the successor is unused and the session active, it gets the same
+///    successor pair, re-signed from the stored row (HS256 is deterministic). After the grace
+///    window and within `refresh_retry_window`, the same holds once per session per refresh
+///    lifetime (a lost response: the client never saw the successor). Otherwise this is reuse:
+///    the whole session is revoked and a security event logged (RFC 9700 §4.14.2).
+///
+/// # Errors
+/// [`SessionError::Token`], [`SessionError::Unknown`] or [`SessionError::Used`] for every token
+/// problem, [`SessionError::Database`].
+pub async fn refresh(
+    db: &DbPool,
+    cfg: &Config,
+    keys: &Keys,
+    token: &str,
+    now: u64,
+) -> Result<Pair, SessionError> {
+    let (claims, row) = presented(db, cfg, keys, token, now).await?;
+    let pool = db.pool();
     let jti = tokens::random_id();
     let issue = Issue {
         sub: &claims.sub,
@@ -122,7 +220,7 @@ pub async fn refresh(
                 "rotor: refresh token of an ended session presented (session {})",
                 claims.sid
             );
-            Err(ApiError::unauthorized(MSG_USED_REFRESH))
+            Err(SessionError::Used)
         }
         Rotation::AlreadyUsed => replayed(db, cfg, keys, &claims, now).await,
     }
@@ -135,9 +233,9 @@ async fn replayed(
     keys: &Keys,
     claims: &TokenClaims,
     now: u64,
-) -> Result<Pair, ApiError> {
+) -> Result<Pair, SessionError> {
     let pool = db.pool();
-    let used = || ApiError::unauthorized(MSG_USED_REFRESH);
+    let used = || SessionError::Used;
     let Some(row) = store::token_by_jti(pool, &claims.jti)
         .await
         .map_err(db_err("refresh"))?
@@ -155,7 +253,8 @@ async fn replayed(
         return Err(used());
     };
     let grace = cfg.refresh_grace.0;
-    if grace > 0 && now <= unsigned(used_at).saturating_add(grace) {
+    let since_use = now.saturating_sub(unsigned(used_at));
+    if grace > 0 && since_use <= grace {
         if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
             log::info!(
                 "rotor: refresh token replayed within the grace window: same successor returned (session {})",
@@ -164,6 +263,40 @@ async fn replayed(
             return Ok(pair);
         }
     }
+    let retry = cfg.refresh_retry_window.0;
+    if retry > 0 && since_use <= retry {
+        if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
+            // One late replay per refresh lifetime: a thief and the user who both hold one
+            // chain cannot keep trading late replays; the second one within a lifetime is reuse.
+            let since = secs(now.saturating_sub(cfg.refresh_token_expiry.0));
+            if store::claim_late_replay(pool, &row.session_id, secs(now), since)
+                .await
+                .map_err(db_err("refresh"))?
+            {
+                log::info!(
+                    target: "rotor::audit",
+                    "rotor audit: {}",
+                    json!({
+                        "event": "refresh_late_replay",
+                        "action": "same_successor_returned",
+                        "session_id": row.session_id,
+                        "jti": row.jti,
+                        "used_at": used_at,
+                        "presented_at": now,
+                    })
+                );
+                return Ok(pair);
+            }
+        }
+    }
+    reuse(db, &row, used_at, now).await?;
+    Err(used())
+}
+
+/// Reuse of a used refresh token: revokes its whole session and logs the security event
+/// (RFC 9700 §4.14.2).
+async fn reuse(db: &DbPool, row: &TokenRow, used_at: i64, now: u64) -> Result<(), SessionError> {
+    let pool = db.pool();
     let was_active = store::revoke_session(pool, &row.session_id, "refresh_token_reuse", secs(now))
         .await
         .map_err(db_err("reuse revocation"))?;
@@ -182,7 +315,7 @@ async fn replayed(
             "session_was_active": was_active,
         })
     );
-    Err(used())
+    Ok(())
 }
 
 /// The successor pair of `row`, re-signed from its stored claims, if the grace window applies:
@@ -193,7 +326,7 @@ async fn grace_pair(
     cfg: &Config,
     keys: &Keys,
     row: &TokenRow,
-) -> Result<Option<Pair>, ApiError> {
+) -> Result<Option<Pair>, SessionError> {
     let pool = db.pool();
     let Some(next_jti) = &row.successor_jti else {
         return Ok(None);
@@ -239,8 +372,13 @@ async fn grace_pair(
 /// Ends one session.
 ///
 /// # Errors
-/// 503 if the database is unavailable.
-pub async fn end(db: &DbPool, session_id: &str, reason: &str, now: u64) -> Result<bool, ApiError> {
+/// [`SessionError::Database`].
+pub async fn end(
+    db: &DbPool,
+    session_id: &str,
+    reason: &str,
+    now: u64,
+) -> Result<bool, SessionError> {
     store::revoke_session(db.pool(), session_id, reason, secs(now))
         .await
         .map_err(db_err("logout"))
@@ -249,8 +387,8 @@ pub async fn end(db: &DbPool, session_id: &str, reason: &str, now: u64) -> Resul
 /// Ends every session of a user; returns how many were active.
 ///
 /// # Errors
-/// 503 if the database is unavailable.
-pub async fn end_all(db: &DbPool, user_id: &str, now: u64) -> Result<u64, ApiError> {
+/// [`SessionError::Database`].
+pub async fn end_all(db: &DbPool, user_id: &str, now: u64) -> Result<u64, SessionError> {
     store::revoke_user_sessions(db.pool(), user_id, "logout_all", secs(now))
         .await
         .map_err(db_err("logout-all"))

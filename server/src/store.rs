@@ -266,6 +266,31 @@ pub async fn rotate(
     Ok(Rotation::Rotated)
 }
 
+/// Spends the session's one late replay: `Ok(true)` if the session is active and answered no
+/// late replay since `since` (then it is recorded at `now`), `Ok(false)` otherwise. One
+/// conditional update, so two racing late replays cannot both be answered.
+///
+/// # Errors
+/// Driver errors.
+pub async fn claim_late_replay(
+    pool: &AnyPool,
+    session_id: &str,
+    now: i64,
+    since: i64,
+) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE sessions SET late_replay_at = $1 \
+         WHERE id = $2 AND revoked_at IS NULL \
+         AND (late_replay_at IS NULL OR late_replay_at < $3)",
+    )
+    .bind(now)
+    .bind(session_id)
+    .bind(since)
+    .execute(pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
 /// Revokes one session and every token in it; `Ok(true)` if it was active.
 ///
 /// # Errors

@@ -6,8 +6,41 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rotor_core::{sign, verify_with, Error, Fingerprint, KeyRing};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Keys, MAX_KEYS};
-use crate::error::{ApiError, MSG_INVALID_ACCESS, MSG_INVALID_REFRESH};
+use crate::config::Config;
+use crate::keys::{self, Keys, MAX_KEYS};
+
+/// Which kind of token a [`TokenError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+/// Why a token was not issued or not accepted. The reason itself is logged, never returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Bad signature, wrong issuer, expired, malformed, missing claim: every refusal.
+    Invalid(TokenKind),
+    /// Longer than `max_token_len`.
+    TooLarge,
+    /// Signing failed (logged); cannot happen with this service's claims.
+    Signing,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(TokenKind::Access) => f.write_str("invalid access token"),
+            Self::Invalid(TokenKind::Refresh) => f.write_str("invalid refresh token"),
+            Self::TooLarge => f.write_str("token too large"),
+            Self::Signing => f.write_str("signing failed"),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
 
 /// Room for one signed token: header, about 200 bytes of claims in base64url, and the tag.
 const TOKEN_BUF: usize = 1024;
@@ -23,9 +56,8 @@ pub fn now() -> u64 {
 /// 128 random bits from the operating system, as 32 hex digits: ids of users, sessions, tokens.
 #[must_use]
 pub fn random_id() -> String {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
+    keys::fill_random(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -87,23 +119,23 @@ pub struct Issue<'a> {
     pub refresh_exp: u64,
 }
 
-fn sign_one(ring: &KeyRing<MAX_KEYS>, claims: &OutClaims<'_>) -> Result<String, ApiError> {
+fn sign_one(ring: &KeyRing<MAX_KEYS>, claims: &OutClaims<'_>) -> Result<String, TokenError> {
     let key = ring.primary().ok_or_else(|| {
         log::error!("rotor: key ring is empty");
-        ApiError::internal()
+        TokenError::Signing
     })?;
     let mut buf = [0u8; TOKEN_BUF];
     sign(key, claims, &mut buf).map(str::to_owned).map_err(|e| {
         log::error!("rotor: signing failed: {}", e.kind());
-        ApiError::internal()
+        TokenError::Signing
     })
 }
 
 /// Signs the access and refresh token of one issuance.
 ///
 /// # Errors
-/// A generic 500 if signing fails (logged), which cannot happen with this service's claims.
-pub fn sign_pair(cfg: &Config, keys: &Keys, issue: &Issue<'_>) -> Result<Pair, ApiError> {
+/// [`TokenError::Signing`] if signing fails (logged), which cannot happen with this service's claims.
+pub fn sign_pair(cfg: &Config, keys: &Keys, issue: &Issue<'_>) -> Result<Pair, TokenError> {
     let access = OutClaims {
         iss: &cfg.issuer,
         sub: issue.sub,
@@ -141,20 +173,23 @@ fn check(
     ring: &KeyRing<MAX_KEYS>,
     token: &str,
     now: u64,
-    what: &str,
-    invalid: &'static str,
-) -> Result<TokenClaims, ApiError> {
+    kind: TokenKind,
+) -> Result<TokenClaims, TokenError> {
+    let what = match kind {
+        TokenKind::Access => "access",
+        TokenKind::Refresh => "refresh",
+    };
     if token.len() > cfg.max_token_len {
-        return Err(ApiError::too_large());
+        return Err(TokenError::TooLarge);
     }
     let mut scratch = vec![0u8; rotor_core::scratch_len(token.len())];
     let v = verify_with::<SessionClaim<'_>, _>(token, ring, &cfg.validation(), now, &mut scratch)
         .map_err(|e| {
         log::info!("rotor: {what} token refused: {}", e.kind());
         if e == Error::TooLarge {
-            ApiError::too_large()
+            TokenError::TooLarge
         } else {
-            ApiError::unauthorized(invalid)
+            TokenError::Invalid(kind)
         }
     })?;
     match (v.claims.sub, v.claims.jti, v.claims.iat, v.claims.exp) {
@@ -167,7 +202,7 @@ fn check(
         }),
         _ => {
             log::info!("rotor: {what} token refused: missing_claim");
-            Err(ApiError::unauthorized(invalid))
+            Err(TokenError::Invalid(kind))
         }
     }
 }
@@ -176,34 +211,29 @@ fn check(
 /// claims (RFC 8725 §3: one algorithm, explicit validation).
 ///
 /// # Errors
-/// 413 for an oversized token, 401 "Invalid refresh token" otherwise; the reason is logged.
+/// [`TokenError::TooLarge`] for an oversized token, [`TokenError::Invalid`] otherwise; the
+/// reason is logged.
 pub fn verify_refresh(
     cfg: &Config,
     keys: &Keys,
     token: &str,
     now: u64,
-) -> Result<TokenClaims, ApiError> {
-    check(
-        cfg,
-        &keys.refresh,
-        token,
-        now,
-        "refresh",
-        MSG_INVALID_REFRESH,
-    )
+) -> Result<TokenClaims, TokenError> {
+    check(cfg, &keys.refresh, token, now, TokenKind::Refresh)
 }
 
 /// Verifies an access token with the access ring (a refresh token never passes: other secret).
 ///
 /// # Errors
-/// 413 for an oversized token, 401 "Invalid access token" otherwise; the reason is logged.
+/// [`TokenError::TooLarge`] for an oversized token, [`TokenError::Invalid`] otherwise; the
+/// reason is logged.
 pub fn verify_access(
     cfg: &Config,
     keys: &Keys,
     token: &str,
     now: u64,
-) -> Result<TokenClaims, ApiError> {
-    check(cfg, &keys.access, token, now, "access", MSG_INVALID_ACCESS)
+) -> Result<TokenClaims, TokenError> {
+    check(cfg, &keys.access, token, now, TokenKind::Access)
 }
 
 #[cfg(test)]
@@ -238,30 +268,21 @@ mod tests {
         let acc = verify_access(&cfg, &keys, &a.access, 1_500).unwrap();
         assert_eq!(acc.exp, 1_000 + 900);
         assert_eq!(
-            verify_access(&cfg, &keys, &a.refresh, 1_500)
-                .unwrap_err()
-                .message,
-            MSG_INVALID_ACCESS
+            verify_access(&cfg, &keys, &a.refresh, 1_500),
+            Err(TokenError::Invalid(TokenKind::Access))
         );
         assert_eq!(
-            verify_refresh(&cfg, &keys, &a.access, 1_500)
-                .unwrap_err()
-                .message,
-            MSG_INVALID_REFRESH
+            verify_refresh(&cfg, &keys, &a.access, 1_500),
+            Err(TokenError::Invalid(TokenKind::Refresh))
         );
         assert_eq!(
-            verify_refresh(&cfg, &keys, &a.refresh, 3_000)
-                .unwrap_err()
-                .message,
-            MSG_INVALID_REFRESH
+            verify_refresh(&cfg, &keys, &a.refresh, 3_000),
+            Err(TokenError::Invalid(TokenKind::Refresh))
         );
         let long = "a".repeat(cfg.max_token_len + 1);
         assert_eq!(
-            verify_refresh(&cfg, &keys, &long, 1_500)
-                .unwrap_err()
-                .status
-                .code,
-            413
+            verify_refresh(&cfg, &keys, &long, 1_500),
+            Err(TokenError::TooLarge)
         );
     }
 }

@@ -14,12 +14,12 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 use super::input::{self, InputError};
 use super::{CliError, DbArgs, Outcome};
-use crate::config::Config;
-use crate::db::{Backend, DbPool, DEFAULT_URL};
-use crate::passwords::MAX_PASSWORD_BYTES;
-use crate::routes::{valid_email, valid_password, valid_username, PublicUser};
-use crate::store::{self, UserRow};
-use crate::tokens;
+use rotor_server::config::Config;
+use rotor_server::db::{Backend, DbPool, DEFAULT_URL};
+use rotor_server::passwords::MAX_PASSWORD_BYTES;
+use rotor_server::store;
+use rotor_server::tokens;
+use rotor_server::users::{self, PublicUser, UserError};
 
 /// `migrate` flags.
 #[derive(Debug, Args)]
@@ -252,49 +252,44 @@ pub fn user(cmd: UserCommand) -> Outcome {
         email,
         db,
     } = cmd;
-    let (username, email) = (username.trim().to_lowercase(), email.trim().to_lowercase());
-    if !valid_username(&username) {
-        return Err(CliError::usage(
-            "--username must be 3 to 64 letters, digits, '_', '.' or '-'",
-        ));
-    }
-    if !valid_email(&email) {
-        return Err(CliError::usage(
-            "--email is not a valid e-mail address (name@example.com)",
-        ));
-    }
+    let (username, email) = users::normalise(&username, &email).map_err(user_error)?;
     let figment = figment(&db);
     let cfg = config(&figment)?;
     let password = read_password(&username)?;
-    valid_password(&password).map_err(|e| CliError::usage(e.message.into_owned()))?;
+    users::valid_password(&password).map_err(user_error)?;
     block_on(async {
         let db = open(&figment, false).await?;
         require_current(&db).await?;
-        let hash = crate::passwords::hash(&cfg, password)
-            .await
-            .map_err(|_| CliError::failed("password hashing failed"))?;
-        let user = UserRow {
-            id: tokens::random_id(),
-            username,
-            email,
-            password_hash: hash,
-            created_at: i64::try_from(tokens::now()).unwrap_or(i64::MAX),
-        };
-        let created = store::insert_user(db.pool(), &user)
-            .await
-            .map_err(|e| CliError::failed(format!("cannot add the user: {e}")))?;
+        let created = users::register(&db, &cfg, &username, &email, password).await;
         db.pool().close().await;
-        if !created {
-            return Err(CliError::failed(format!(
-                "a user named `{}` or with e-mail `{}` already exists",
-                user.username, user.email
-            )));
-        }
+        let user = created.map_err(|e| match e {
+            UserError::Taken => CliError::failed(format!(
+                "a user named `{username}` or with e-mail `{email}` already exists"
+            )),
+            other => user_error(other),
+        })?;
         let json = serde_json::to_string(&PublicUser::from(&user))
             .map_err(|e| CliError::failed(e.to_string()))?;
         println!("{json}");
         Ok(())
     })
+}
+
+/// The command line's words for a [`UserError`]: rule breaks are usage errors (exit 2).
+fn user_error(e: UserError) -> CliError {
+    match e {
+        UserError::InvalidUsername => {
+            CliError::usage("--username must be 3 to 64 letters, digits, '_', '.' or '-'")
+        }
+        UserError::InvalidEmail => {
+            CliError::usage("--email is not a valid e-mail address (name@example.com)")
+        }
+        UserError::PasswordTooShort => CliError::usage("Password must have at least 8 characters"),
+        UserError::PasswordTooLong => CliError::usage("Password is too long"),
+        UserError::Password(_) => CliError::failed("password hashing failed"),
+        UserError::Database(e) => CliError::failed(format!("cannot add the user: {e}")),
+        other => CliError::failed(other.to_string()),
+    }
 }
 
 /// The new user's password: prompted twice on a terminal, else one line of standard input.

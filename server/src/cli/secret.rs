@@ -2,7 +2,6 @@
 
 use std::io::Read;
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use clap::Subcommand;
@@ -77,14 +76,14 @@ pub fn generate(bytes: usize) -> Result<String, CliError> {
         )));
     }
     let mut raw = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut raw);
+    rotor_server::keys::fill_random(&mut raw);
     Ok(URL_SAFE_NO_PAD.encode(&raw))
 }
 
-/// The key id rotor-server derives from a configured secret ([`crate::config::derived_kid`]).
+/// The key id rotor-server derives from a configured secret ([`rotor_server::keys::derived_kid`]).
 #[must_use]
 pub fn server_kid(secret: &[u8]) -> String {
-    crate::config::derived_kid(secret)
+    rotor_server::keys::derived_kid(secret)
 }
 
 /// Help text shared by every `--secret` flag.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::input::{self, InputError};
 use super::secret::{self, SECRET_FORMS};
 use super::{CliError, Outcome};
-use crate::config::Seconds;
+use rotor_server::config::Seconds;
 
 /// Longest input `token inspect` reads from standard input.
 pub const MAX_INSPECT_LEN: usize = 16 * 1024 * 1024;
@@ -150,7 +150,7 @@ pub fn run(cmd: TokenCommand) -> Outcome {
 }
 
 fn now_or(fixed: Option<u64>) -> u64 {
-    fixed.unwrap_or_else(crate::tokens::now)
+    fixed.unwrap_or_else(rotor_server::tokens::now)
 }
 
 /// Builds the claims object and signs it.

@@ -1,12 +1,7 @@
 //! Running the real `rotor-server` binary, and fresh databases for it.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-use rocket::figment::Figment;
-use rotor_server::db::DbPool;
-use sqlx::{Connection, Executor, PgConnection};
 
 /// Every run is bounded: a hung command fails its test instead of hanging the suite.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,125 +76,7 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Out {
     run_in(dir.path(), args, stdin)
 }
 
-fn loud(msg: &str) {
-    // Straight to the process's stderr, past the test harness's capture.
-    let _ = writeln!(std::io::stderr(), "\n{msg}\n");
-}
-
-fn postgres_required() -> bool {
-    std::env::var("ROTOR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-}
-
-/// Which database a test runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Sqlite,
-    Postgres,
-}
-
-/// A fresh, empty database (a SQLite path that does not exist yet, or a new PostgreSQL
-/// database), removed on drop.
-pub struct TestDb {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-    admin: Option<(String, String)>,
-}
-
-impl TestDb {
-    /// `None`, after a loud SKIPPED line, when PostgreSQL is asked for but not configured.
-    pub fn new(kind: Kind, test: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        match kind {
-            Kind::Sqlite => Some(Self {
-                url: format!("sqlite://{}", dir.path().join("rotor.db").display()),
-                dir,
-                admin: None,
-            }),
-            Kind::Postgres => {
-                let admin = match std::env::var("ROTOR_TEST_POSTGRES_URL") {
-                    Ok(url) if !url.is_empty() => url,
-                    _ => {
-                        assert!(
-                            !postgres_required(),
-                            "ROTOR_REQUIRE_POSTGRES=1 but ROTOR_TEST_POSTGRES_URL is not set ({test})"
-                        );
-                        loud(&format!(
-                            "*** SKIPPED {test}: PostgreSQL test not run because ROTOR_TEST_POSTGRES_URL \
-                             is not set (e.g. `source .ci/postgres.sh`) ***"
-                        ));
-                        return None;
-                    }
-                };
-                let name = format!(
-                    "rotor_cli_{}_{}",
-                    std::process::id(),
-                    &rotor_server::tokens::random_id()[..12]
-                );
-                block_on(async {
-                    let mut conn = PgConnection::connect(&admin)
-                        .await
-                        .expect("PostgreSQL at ROTOR_TEST_POSTGRES_URL is reachable");
-                    conn.execute(format!("CREATE DATABASE {name}").as_str())
-                        .await
-                        .expect("CREATE DATABASE (the role needs CREATEDB)");
-                    let _ = conn.close().await;
-                });
-                Some(Self {
-                    url: with_database(&admin, &name),
-                    dir,
-                    admin: Some((admin, name)),
-                })
-            }
-        }
-    }
-
-    /// `--database-url URL` for the command line.
-    pub fn flag(&self) -> [&str; 2] {
-        ["--database-url", &self.url]
-    }
-
-    /// The SQLite file (SQLite only).
-    pub fn sqlite_path(&self) -> PathBuf {
-        self.dir.path().join("rotor.db")
-    }
-
-    /// A pool on the database, through the server library.
-    pub async fn pool(&self) -> DbPool {
-        DbPool::connect(&Figment::new().merge(("url", self.url.as_str())))
-            .await
-            .expect("the test database opens")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.admin.take() {
-            block_on(async move {
-                if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = c
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                    let _ = c.close().await;
-                }
-            });
-        }
-    }
-}
-
-/// Replaces the database name (the path) of a PostgreSQL URL.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    match query {
-        Some(q) => format!("{}/{db}?{q}", &base[..host_end]),
-        None => format!("{}/{db}", &base[..host_end]),
-    }
-}
+pub use crate::support::db::{Kind, TestDb};
 
 /// Runs a future on a runtime of its own (tests here are plain `#[test]`s).
 pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {

@@ -29,7 +29,7 @@ fn add_user<'a>(db: &'a TestDb, name: &'a str, email: &'a str, stdin: &[u8]) -> 
 }
 
 fn migrate_then_manage(kind: Kind, test: &str) {
-    let Some(db) = TestDb::new(kind, test) else {
+    let Some(db) = block_on(TestDb::new(kind, test)) else {
         return;
     };
 
@@ -42,9 +42,13 @@ fn migrate_then_manage(kind: Kind, test: &str) {
             assert!(!db.sqlite_path().exists(), "--check created the file");
         }
         Kind::Postgres => {
-            check.expect_error("1 migration(s) pending");
+            check.expect_error("2 migration(s) pending");
             assert!(
                 check.stdout.starts_with("pending: 20261126000001 init"),
+                "{check:#?}"
+            );
+            assert!(
+                check.stdout.contains("pending: 20261201000001 late replay"),
                 "{check:#?}"
             );
         }
@@ -67,7 +71,7 @@ fn migrate_then_manage(kind: Kind, test: &str) {
     assert!(
         again
             .stdout
-            .contains("0 migration(s) applied now, 1 before"),
+            .contains("0 migration(s) applied now, 2 before"),
         "{again:#?}"
     );
     let check = run(&args(&db, &["migrate", "--check"]), None);
@@ -240,10 +244,10 @@ fn postgres_migrate_user_add_session_revoke() {
 
 #[test]
 fn sqlite_commands_never_create_a_missing_file() {
-    let Some(db) = TestDb::new(
+    let Some(db) = block_on(TestDb::new(
         Kind::Sqlite,
         "database::sqlite_commands_never_create_a_missing_file",
-    ) else {
+    )) else {
         return;
     };
     add_user(&db, "alice", "alice@example.com", PASSWORD.as_bytes())
@@ -381,10 +385,10 @@ fn on_terminal(
 
 #[test]
 fn user_add_asks_for_the_password_on_a_terminal() {
-    let Some(db) = TestDb::new(
+    let Some(db) = block_on(TestDb::new(
         Kind::Sqlite,
         "database::user_add_asks_for_the_password_on_a_terminal",
-    ) else {
+    )) else {
         return;
     };
     run(&args(&db, &["migrate"]), None).expect_code(0);

@@ -11,4 +11,6 @@ mod common;
 mod database;
 mod secret;
 mod serve;
+#[path = "../support/mod.rs"]
+mod support;
 mod token;

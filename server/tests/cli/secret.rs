@@ -1,6 +1,7 @@
 //! `secret generate`.
 
-use rotor_server::config::{Config, Keys, Secret};
+use rotor_server::config::{Config, Secret};
+use rotor_server::keys::Keys;
 
 use crate::common::run;
 

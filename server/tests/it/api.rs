@@ -31,13 +31,7 @@ struct Forged<'a> {
 }
 
 fn kid(secret: &str) -> String {
-    // The same derivation as the service: first 8 bytes of SHA-256("rotor kid\0" || secret).
-    let mut input = b"rotor kid\0".to_vec();
-    input.extend_from_slice(secret.as_bytes());
-    rotor_core::Fingerprint::of(&input).as_bytes()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    rotor_server::keys::derived_kid(secret.as_bytes())
 }
 
 fn forge(secret: &str, claims: &Forged<'_>) -> String {
@@ -51,20 +45,8 @@ fn now() -> u64 {
 }
 
 fn b64(s: &str) -> String {
-    // Unpadded base64url, enough for the small test headers.
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = s.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }
 
 /// `alg: none` with the payload of a real token and an empty signature (RFC 8725 §2.1).
@@ -132,7 +114,7 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
         "HttpOnly",
         "Secure",
         "SameSite=Strict",
-        "Path=/refresh-token",
+        "Path=/",
         "Max-Age=864000",
     ] {
         assert!(
@@ -142,7 +124,8 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
     }
     assert!(!access.contains("Domain") && !refresh_cookie.contains("Domain"));
 
-    // The tracked client sends the cookies back: /me and /refresh-token need no header or body.
+    // Both cookies have `Path=/` (the base path), so a browser sends both to every route, as
+    // the tracked client does: /me and /refresh-token need no header or body.
     let me = Reply::of(client.get("/me").dispatch().await).await;
     assert_eq!(me.status, Status::Ok, "{:?}", me.body);
     assert_eq!(me.body["data"]["username"], "alice");
@@ -161,7 +144,8 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
     assert!(r2
         .cookie("refreshToken")
         .unwrap()
-        .contains("Path=/refresh-token"));
+        .split("; ")
+        .any(|a| a == "Path=/"));
     // The cookie jar now holds the successor: the cookie wins over a body token.
     let r3 = post_json(
         &client,
@@ -176,7 +160,7 @@ async fn cookie_flow_register_login_me_refresh_logout(db: &TestDb) {
     assert_eq!(out.message(), "User logged Out");
     for name in ["accessToken", "refreshToken"] {
         let c = out.cookie(name).expect("removal cookie");
-        assert!(c.contains("Max-Age=0"), "{c}");
+        assert!(c.contains("Max-Age=0") && c.contains("Path=/;"), "{c}");
     }
     // Cookies gone: no token at all.
     Reply::of(client.get("/me").dispatch().await)

@@ -8,9 +8,14 @@
 
 mod api;
 mod binary;
+mod browser;
 mod common;
 mod faults;
 mod mount;
 mod processes;
 mod race;
 mod rotation;
+#[path = "../support/mod.rs"]
+mod support;
+mod upgrade;
+mod web;

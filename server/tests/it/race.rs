@@ -18,7 +18,9 @@ async fn race(
     let client = client_with(
         db,
         |f| {
+            // With the grace window off, the retry window is off too: exactly the grace-off rule.
             f.merge(("refresh_grace", grace))
+                .merge(("refresh_retry_window", if grace == 0 { 0 } else { 86_400 }))
                 .merge(("databases.rotor.connect_timeout", 30))
         },
         false,

@@ -11,6 +11,8 @@ crate::both_backends!(
     reuse_revokes_the_whole_family,
     grace_window_returns_the_same_successor,
     grace_window_ends_after_its_time,
+    lost_response_keeps_the_session,
+    alternating_late_replays_revoke_the_session,
     secrets_rotate_without_logging_users_out,
     sweep_removes_expired_rows,
 );
@@ -77,7 +79,15 @@ async fn grace_window_returns_the_same_successor(db: &TestDb) {
 }
 
 async fn grace_window_ends_after_its_time(db: &TestDb) {
-    let client = client_with(db, |f| f.merge(("refresh_grace", 1)), false).await;
+    let client = client_with(
+        db,
+        |f| {
+            f.merge(("refresh_grace", 1))
+                .merge(("refresh_retry_window", 0))
+        },
+        false,
+    )
+    .await;
     let login = login_new(&client).await;
     let r1 = login.refresh();
     let p2 = refresh(&client, &r1).await;
@@ -90,6 +100,52 @@ async fn grace_window_ends_after_its_time(db: &TestDb) {
     refresh(&client, &p2.refresh())
         .await
         .assert_error(401, "Refresh token is expired or used");
+}
+
+/// A client whose refresh response never arrived presents the parent again, well after the
+/// grace window: it gets the very successor it missed, and the session goes on.
+async fn lost_response_keeps_the_session(db: &TestDb) {
+    let client = client_with(db, |f| f.merge(("refresh_grace", 1)), false).await;
+    let login = login_new(&client).await;
+    let r1 = login.refresh();
+    let lost = refresh(&client, &r1).await; // the response the client never saw
+    assert_eq!(lost.status, Status::Ok);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let retried = refresh(&client, &r1).await;
+    assert_eq!(retried.status, Status::Ok, "{:?}", retried.body);
+    assert_eq!(retried.body, lost.body, "the same successor pair");
+    assert_eq!(token_rows(&client, &sid_of(&r1)).await, 2, "no fork");
+    let next = refresh(&client, &retried.refresh()).await;
+    assert_eq!(next.status, Status::Ok);
+    assert_eq!(me_bearer(&client, &next.access()).await.status, Status::Ok);
+}
+
+/// A thief and the user hold one chain and take turns replaying late (RFC 9700 §4.14.2): the
+/// first late replay is answered, the second within a refresh lifetime is reuse and ends the
+/// session, for both of them.
+async fn alternating_late_replays_revoke_the_session(db: &TestDb) {
+    let client = client_with(db, |f| f.merge(("refresh_grace", 1)), false).await;
+    let login = login_new(&client).await;
+    let r1 = login.refresh();
+    let user_r2 = refresh(&client, &r1).await; // the user rotates
+    assert_eq!(user_r2.status, Status::Ok);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let thief_r2 = refresh(&client, &r1).await; // the thief replays late: answered once
+    assert_eq!(thief_r2.status, Status::Ok);
+    assert_eq!(thief_r2.body, user_r2.body);
+    let user_r3 = refresh(&client, &user_r2.refresh()).await; // the user rotates again
+    assert_eq!(user_r3.status, Status::Ok);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    // The thief's second late replay within one refresh lifetime: reuse, session revoked.
+    refresh(&client, &thief_r2.refresh())
+        .await
+        .assert_error(401, "Refresh token is expired or used");
+    refresh(&client, &user_r3.refresh())
+        .await
+        .assert_error(401, "Refresh token is expired or used");
+    me_bearer(&client, &user_r3.access())
+        .await
+        .assert_error(401, "Invalid access token");
 }
 
 async fn secrets_rotate_without_logging_users_out(db: &TestDb) {

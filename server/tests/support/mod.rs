@@ -1,0 +1,3 @@
+//! Support shared by the server's test binaries (`it`, `cli`), included with `#[path]`.
+
+pub mod db;
