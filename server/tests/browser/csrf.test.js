@@ -103,13 +103,16 @@ describe("a page on another site", { timeout: 120_000 }, () => {
       });
       await tab.goto(`${ctx.evil.origin}${form}`);
       const res = await answer;
-      answers.push({ route, res, text: await res.text().catch(() => "") });
+      // allHeaders(): the headers as sent, with those the network stack adds (Sec-Fetch-*).
+      const sent = await res.request().allHeaders();
+      answers.push({ route, res, sent, text: await res.text().catch(() => "") });
     }
     // What the person would notice first: whose account the browser is signed into.
     await assertVictimUntouched(ctx);
     await assertAttackerHasOneSession(ctx.server, ctx.attackerTokens);
-    for (const { route, res, text } of answers) {
-      assert.equal(res.request().headers()["sec-fetch-site"], "cross-site");
+    for (const { route, res, sent, text } of answers) {
+      assert.equal(sent["sec-fetch-site"], "cross-site", `${route}: the browser said where the form came from`);
+      assert.equal(sent.origin, `${ctx.evil.origin}`, `${route}: Origin of the form post`);
       assert.equal(res.status(), 403, `${route} from a cross-site form: ${text.slice(0, 200)}`);
       const body = JSON.parse(text);
       assert.equal(body.statusCode, 403, "a 403 in the envelope");
