@@ -33,8 +33,9 @@
  * against baseUrl; `credentials: "include"` is always sent; a plain-object `init.body` is sent as
  * JSON with `Content-Type: application/json`. On a 401 it refreshes once (`POST <base>/refresh-token`,
  * no body: the HttpOnly refresh cookie rides along) and retries the call once. All concurrent
- * callers of one page share one refresh. Other statuses (including a second 401) come back as the
- * Response, unchanged.
+ * callers of one page share one refresh, and a call that was sent before a refresh that has
+ * finished since is only retried, without another refresh. Other statuses (including a second
+ * 401) come back as the Response, unchanged.
  *
  * Errors: every rejection is a RotorError with
  *   err.signedOut  true only when /refresh-token answered 401: the session is over; every
@@ -125,6 +126,7 @@ export function createClient(options = {}) {
   const basePath = base.pathname.replace(/\/+$/, "");
   const listeners = new Set();
   let refreshing = null;
+  let refreshes = 0; // successful refreshes so far: a 401 to a call sent before the latest one needs none
 
   function resolveUrl(input) {
     if (input instanceof URL) return input.href;
@@ -216,6 +218,7 @@ export function createClient(options = {}) {
       retryNetwork: true,
     });
     if (response.ok) {
+      refreshes += 1;
       await response.body?.cancel().catch(() => {});
       return;
     }
@@ -257,10 +260,12 @@ export function createClient(options = {}) {
       if (init.retry === false) return fetchImpl(url instanceof Request ? url.clone() : url, built);
       return sendWithRetry(url, built, opts);
     };
+    const sentAfter = refreshes;
     const first = await send();
     if (first.status !== 401) return first;
     await first.body?.cancel().catch(() => {});
-    await refresh();
+    // Sent with the cookies from before a refresh that has finished since: retry with the new ones.
+    if (refreshes === sentAfter) await refresh();
     return send();
   }
 

@@ -93,7 +93,7 @@ function trackSockets(server) {
  * Starts a fresh rotor-server on a free loopback port with a fresh SQLite file.
  * `origins`: the CORS allow-list; `env`: extra variables (e.g. ROCKET_BASE_PATH).
  */
-export async function startServer({ origins = [], env = {}, basePath = "" } = {}) {
+export async function startServer({ origins = [], env = {}, basePath = "", db = "" } = {}) {
   const bin = serverBin();
   if (!existsSync(bin)) {
     throw new Error(
@@ -111,7 +111,7 @@ export async function startServer({ origins = [], env = {}, basePath = "" } = {}
       ROCKET_PROFILE: "release",
       ROCKET_ADDRESS: "127.0.0.1",
       ROCKET_PORT: String(port),
-      ROCKET_DATABASES: `{rotor={url="sqlite://${dir}/rotor.db?mode=rwc"}}`,
+      ROCKET_DATABASES: `{rotor={url="sqlite://${dir}/rotor.db?mode=rwc"${db ? `,${db}` : ""}}}`,
       ACCESS_TOKEN_SECRET: `access-${randomBytes(24).toString("hex")}`,
       REFRESH_TOKEN_SECRET: `refresh-${randomBytes(24).toString("hex")}`,
       ACCESS_TOKEN_EXPIRY: String(ACCESS_TTL),
@@ -225,6 +225,48 @@ export async function startServer({ origins = [], env = {}, basePath = "" } = {}
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`rotor-server did not become healthy on ${url}/health (exit ${JSON.stringify(exited)}):\n${log.slice(-4000)}`);
   }
+}
+
+/**
+ * Takes SQLite's write lock on the server's database (`BEGIN EXCLUSIVE` in a child python3), so
+ * that every write waits `busy_timeout_ms` and then answers 503. `release()` commits and ends it.
+ */
+export async function lockDatabase(server) {
+  const script = [
+    "import sqlite3, sys",
+    `c = sqlite3.connect(${JSON.stringify(path.join(server.dir, "rotor.db"))}, isolation_level=None, timeout=10)`,
+    "c.execute('BEGIN EXCLUSIVE')",
+    "print('locked', flush=True)",
+    "sys.stdin.read()",
+    "c.execute('COMMIT')",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "pipe"] });
+  children.add(child);
+  let err = "";
+  child.stderr.on("data", (c) => (err += c));
+  const exited = new Promise((resolve) => child.once("exit", (code) => (children.delete(child), resolve(code))));
+  await within(
+    10_000,
+    "taking the SQLite lock",
+    new Promise((resolve, reject) => {
+      child.stdout.on("data", (c) => String(c).includes("locked") && resolve());
+      exited.then((code) => reject(new Error(`python3 lock holder exited ${code}: ${err}`)));
+    }),
+  );
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+    stop() {
+      return this.release();
+    },
+  };
 }
 
 /**
