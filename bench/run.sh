@@ -48,6 +48,8 @@ ROTOR_POOL=${ROTOR_POOL:-}
 export ACCESS_TOKEN_SECRET=bench-access-secret-0123456789abcdef
 export REFRESH_TOKEN_SECRET=bench-refresh-secret-0123456789abcdef
 export ACCESS_TOKEN_EXPIRY=15m REFRESH_TOKEN_EXPIRY=10d
+# One client address sends the whole load: the per-IP rate limits would cap it.
+export ROCKET_RATE_REFRESH_PER_IP=0 ROCKET_RATE_LOGIN_PER_IP=0 ROCKET_RATE_LOGIN_PER_ACCOUNT=0
 export ROCKET_PROFILE=release ROCKET_CLI_COLORS=false
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

@@ -199,6 +199,27 @@ pub struct Config {
     pub password_iterations: u32,
     /// Argon2id parallelism (OWASP: 1).
     pub password_parallelism: u32,
+    /// Password hashes computed at once (0: one per core).
+    pub password_concurrency: usize,
+    /// Logins and registrations that may wait for a hashing slot; beyond it the answer is 503
+    /// at once.
+    pub password_queue: usize,
+    /// `/login` attempts per client IP per minute (0 disables).
+    pub rate_login_per_ip: u32,
+    /// `/login` attempts per account (the normalised login name) per minute (0 disables).
+    pub rate_login_per_account: u32,
+    /// `/register` requests per client IP per minute (0 disables).
+    pub rate_register_per_ip: u32,
+    /// `/refresh-token` requests per client IP per minute (0 disables).
+    pub rate_refresh_per_ip: u32,
+    /// Proxies (addresses or CIDR ranges) whose forwarding header is believed; empty: the
+    /// client IP is always the socket peer.
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy puts the client address in.
+    pub forwarded_header: String,
+    /// Security and audit event lines written per second at most (the rest are counted and
+    /// reported as suppressed).
+    pub event_lines_per_second: u32,
 }
 
 impl Default for Config {
@@ -229,6 +250,15 @@ impl Default for Config {
             password_memory_kib: 19_456,
             password_iterations: 2,
             password_parallelism: 1,
+            password_concurrency: 0,
+            password_queue: 32,
+            rate_login_per_ip: 60,
+            rate_login_per_account: 10,
+            rate_register_per_ip: 20,
+            rate_refresh_per_ip: 1200,
+            trusted_proxies: Vec::new(),
+            forwarded_header: "X-Forwarded-For".into(),
+            event_lines_per_second: 50,
         }
     }
 }
@@ -339,6 +369,15 @@ fn check(cfg: &Config, debug: bool) -> Result<(), String> {
             "cors_origins / CORS_ORIGIN: `{bad}` is not an origin such as https://app.example.com              (scheme, host and optional port; no path, no `*`)"
         ));
     }
+    if let Some(bad) = cfg
+        .trusted_proxies
+        .iter()
+        .find(|p| crate::client::parse_net(p).is_none())
+    {
+        return Err(format!(
+            "trusted_proxies: `{bad}` is not an IP address or a CIDR range such as 10.0.0.0/8"
+        ));
+    }
     if uri_path_invalid(&cfg.base_path) {
         return Err(format!(
             "base_path `{}` must be a plain path such as /api/v1/users",
@@ -380,6 +419,11 @@ async fn ignite(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
         }
     };
     let debug = rocket.figment().profile() == rocket::Config::DEBUG_PROFILE;
+    let log_off = rocket
+        .figment()
+        .extract_inner::<rocket::config::LogLevel>("log_level")
+        .is_ok_and(|l| l == rocket::config::LogLevel::Off);
+    crate::events::init(cfg.event_lines_per_second, log_off);
     if let Err(e) = check(&cfg, debug) {
         log::error!("rotor: invalid configuration: {e}");
         return Err(rocket);
@@ -403,10 +447,12 @@ async fn ignite(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
             "rotor: cookie_secure = false: token cookies are sent over plain http. Local development only."
         );
     }
-    Ok(rocket.manage(cfg).manage(keys))
+    let limits = crate::limits::Limits::from_config(&cfg);
+    Ok(rocket.manage(cfg).manage(keys).manage(limits))
 }
 
-/// Reads and checks [`Config`], builds [`Keys`], and puts both in managed state.
+/// Reads and checks [`Config`], builds [`Keys`] and the rate [`Limits`](crate::limits::Limits),
+/// and puts them in managed state.
 ///
 /// Fails ignition with a clear log line when a setting is invalid or, outside the debug profile,
 /// when a token secret is missing.

@@ -14,6 +14,7 @@ use rocket::Catcher;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::limits::Limited;
 use crate::messages as msg;
 use crate::passwords::PasswordError;
 use crate::sessions::SessionError;
@@ -38,8 +39,10 @@ pub struct ApiError {
     pub status: Status,
     /// The message the client sees; never carries internals.
     pub message: Cow<'static, str>,
-    /// Whether the response carries `Retry-After` (503).
+    /// Whether the response carries `Retry-After` (503, 429).
     pub retry: bool,
+    /// `Retry-After` seconds when not the configured `retry_after` (429: the limiter's wait).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -49,6 +52,7 @@ impl ApiError {
             status,
             message: message.into(),
             retry: status == Status::ServiceUnavailable,
+            retry_after: None,
         }
     }
 
@@ -72,6 +76,17 @@ impl ApiError {
     #[must_use]
     pub fn unavailable() -> Self {
         Self::new(Status::ServiceUnavailable, msg::UNAVAILABLE)
+    }
+
+    /// 429 with `Retry-After`: over a rate limit.
+    #[must_use]
+    pub fn limited(l: Limited) -> Self {
+        Self {
+            status: Status::TooManyRequests,
+            message: msg::TOO_MANY_REQUESTS.into(),
+            retry: true,
+            retry_after: Some(l.retry_after),
+        }
     }
 
     /// 500 with a generic message; the reason must already be logged.
@@ -133,9 +148,12 @@ impl From<SessionError> for ApiError {
 }
 
 impl From<PasswordError> for ApiError {
-    fn from(_: PasswordError) -> Self {
-        // Already logged where it happened.
-        Self::internal()
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy => Self::unavailable(),
+            // Already logged where it happened.
+            PasswordError::Failed(_) => Self::internal(),
+        }
     }
 }
 
@@ -163,10 +181,11 @@ impl<'r> Responder<'r, 'static> for ApiError {
             .raw_header("Cache-Control", "no-store")
             .sized_body(body.len(), Cursor::new(body));
         if self.retry {
-            let secs = req
-                .rocket()
-                .state::<Config>()
-                .map_or(Config::default().retry_after, |c| c.retry_after);
+            let secs = self.retry_after.unwrap_or_else(|| {
+                req.rocket()
+                    .state::<Config>()
+                    .map_or(Config::default().retry_after, |c| c.retry_after)
+            });
             res.header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res.finalize())
@@ -202,6 +221,7 @@ fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
         404 => msg::NOT_FOUND,
         405 => msg::METHOD_NOT_ALLOWED,
         413 => msg::TOO_LARGE,
+        429 => msg::TOO_MANY_REQUESTS,
         503 => msg::UNAVAILABLE,
         500..=599 => msg::INTERNAL,
         _ => status.reason().unwrap_or("Error"),

@@ -120,17 +120,13 @@ fn same_site(req: &Request<'_>) -> Result<(), ApiError> {
     if origin_ok && (!cross_site || listed) {
         return Ok(());
     }
-    log::warn!(
-        target: "rotor::security",
-        "rotor security event: {}",
-        serde_json::json!({
-            "event": "cross_site_request_refused",
-            "path": req.uri().path().as_str(),
-            "origin": origin,
-            "sec_fetch_site": req.headers().get_one("Sec-Fetch-Site"),
-            "reference": "OWASP CSRF Prevention Cheat Sheet",
-        })
-    );
+    crate::events::security(serde_json::json!({
+        "event": "cross_site_request_refused",
+        "path": req.uri().path().as_str(),
+        "origin": origin,
+        "sec_fetch_site": req.headers().get_one("Sec-Fetch-Site"),
+        "reference": "OWASP CSRF Prevention Cheat Sheet",
+    }));
     Err(ApiError::new(Status::Forbidden, msg::CROSS_SITE))
 }
 

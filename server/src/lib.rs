@@ -1,13 +1,16 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cleanup;
+pub mod client;
 pub mod config;
 pub mod cookies;
 pub mod cors;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod guards;
 pub mod keys;
+pub mod limits;
 pub mod messages;
 pub mod passwords;
 pub mod response;

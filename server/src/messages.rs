@@ -55,6 +55,8 @@ pub const MALFORMED_BODY: &str = "Malformed request body";
 pub const BODY_TYPE: &str = "Request body must be JSON or application/x-www-form-urlencoded";
 /// 413.
 pub const TOO_LARGE: &str = "Request entity too large";
+/// 429, with `Retry-After`: over a rate limit.
+pub const TOO_MANY_REQUESTS: &str = "Too many requests, retry later";
 /// 503, with `Retry-After`.
 pub const UNAVAILABLE: &str = "Service temporarily unavailable, retry later";
 /// 500; the reason is in the log.

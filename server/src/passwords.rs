@@ -1,7 +1,9 @@
 //! Argon2id password hashes (OWASP Password Storage Cheat Sheet), computed off the async
 //! workers with `spawn_blocking`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -9,13 +11,21 @@ use rocket::tokio;
 
 use crate::config::Config;
 
-/// Hashing could not be done: bad parameters, a failed task or a failed hash (already logged).
+/// Hashing could not be done.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswordError(&'static str);
+pub enum PasswordError {
+    /// Every hashing slot is taken and the queue is full: try again shortly (503).
+    Busy,
+    /// Bad parameters, a failed task or a failed hash (already logged).
+    Failed(&'static str),
+}
 
 impl std::fmt::Display for PasswordError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        match self {
+            Self::Busy => f.write_str("hashing queue full"),
+            Self::Failed(why) => f.write_str(why),
+        }
     }
 }
 
@@ -35,32 +45,74 @@ fn hasher(cfg: &Config) -> Result<Argon2<'static>, PasswordError> {
     )
     .map_err(|e| {
         log::error!("rotor: argon2 parameters: {e}");
-        PasswordError("argon2 parameters")
+        PasswordError::Failed("argon2 parameters")
     })?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// At most this many hashes run at once, one per core (at least two): each holds
-/// `password_memory_kib` of memory, so unbounded concurrency would let a burst of logins
-/// exhaust memory (OWASP Password Storage Cheat Sheet, "denial of service").
-fn permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        tokio::sync::Semaphore::new(cores.max(2))
-    })
+/// The hashing slots and their bounded queue.
+///
+/// At most `password_concurrency` hashes run at once (default: one per core, at least two):
+/// each holds `password_memory_kib` of memory, so unbounded concurrency would let a burst of
+/// logins exhaust memory (OWASP Password Storage Cheat Sheet). At most `password_queue`
+/// requests wait for a slot; one more is answered [`PasswordError::Busy`] at once (503 with
+/// `Retry-After`), instead of after a queue of hashes it would only lengthen. There is one queue
+/// per setting in a process (a server has one). Rocket tells a route nothing of a client that
+/// has gone away, so a queued request is hashed even if its client left; the bound caps that.
+struct Queue {
+    permits: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+/// The queues of the process, by (slots, queue length).
+type Queues = Mutex<HashMap<(usize, usize), Arc<Queue>>>;
+
+fn queue(cfg: &Config) -> Arc<Queue> {
+    static QUEUES: OnceLock<Queues> = OnceLock::new();
+    let slots = match cfg.password_concurrency {
+        0 => std::thread::available_parallelism()
+            .map_or(2, std::num::NonZeroUsize::get)
+            .max(2),
+        n => n,
+    };
+    let key = (slots, cfg.password_queue);
+    let mut map = QUEUES
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(map.entry(key).or_insert_with(|| {
+        Arc::new(Queue {
+            permits: tokio::sync::Semaphore::new(slots),
+            waiting: AtomicUsize::new(0),
+            max_waiting: cfg.password_queue,
+        })
+    }))
 }
 
 async fn blocking<T: Send + 'static>(
+    cfg: &Config,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, PasswordError> {
-    let _permit = permits().acquire().await.map_err(|e| {
-        log::error!("rotor: password hashing queue closed: {e}");
-        PasswordError("hashing queue closed")
-    })?;
+    let q = queue(cfg);
+    let _permit = match q.permits.try_acquire() {
+        Ok(p) => p,
+        Err(_) => {
+            if q.waiting.fetch_add(1, Ordering::SeqCst) >= q.max_waiting {
+                q.waiting.fetch_sub(1, Ordering::SeqCst);
+                return Err(PasswordError::Busy);
+            }
+            let p = q.permits.acquire().await;
+            q.waiting.fetch_sub(1, Ordering::SeqCst);
+            p.map_err(|e| {
+                log::error!("rotor: password hashing queue closed: {e}");
+                PasswordError::Failed("hashing queue closed")
+            })?
+        }
+    };
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         log::error!("rotor: password task failed: {e}");
-        PasswordError("hashing task failed")
+        PasswordError::Failed("hashing task failed")
     })
 }
 
@@ -70,7 +122,7 @@ async fn blocking<T: Send + 'static>(
 /// [`PasswordError`] (logged) if hashing fails.
 pub async fn hash(cfg: &Config, password: String) -> Result<String, PasswordError> {
     let argon = hasher(cfg)?;
-    blocking(move || {
+    blocking(cfg, move || {
         let salt = SaltString::generate(&mut crate::keys::rng());
         argon
             .hash_password(password.as_bytes(), &salt)
@@ -79,7 +131,7 @@ pub async fn hash(cfg: &Config, password: String) -> Result<String, PasswordErro
     .await?
     .map_err(|e| {
         log::error!("rotor: password hashing failed: {e}");
-        PasswordError("hashing failed")
+        PasswordError::Failed("hashing failed")
     })
 }
 
@@ -103,7 +155,7 @@ fn dummy_hash(cfg: &Config) -> Result<String, PasswordError> {
         .hash_password(crate::tokens::random_id().as_bytes(), &salt)
         .map_err(|e| {
             log::error!("rotor: password hashing failed: {e}");
-            PasswordError("hashing failed")
+            PasswordError::Failed("hashing failed")
         })?
         .to_string();
     let _ = DUMMY.set((key.0, key.1, key.2, h.clone()));
@@ -120,23 +172,49 @@ pub async fn verify(
     stored: Option<String>,
 ) -> Result<bool, PasswordError> {
     let known = stored.is_some();
-    let phc = match stored {
-        Some(s) => s,
-        None => dummy_hash(cfg)?,
-    };
     let argon = hasher(cfg)?;
-    let ok = blocking(move || {
-        PasswordHash::new(&phc)
-            .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
+    let owned = cfg.clone();
+    // The dummy hash is computed (once per cost setting) inside the blocking task too: hashing
+    // never runs on an async worker.
+    let ok = blocking(cfg, move || {
+        let phc = match stored {
+            Some(s) => s,
+            None => dummy_hash(&owned)?,
+        };
+        Ok::<_, PasswordError>(
+            PasswordHash::new(&phc)
+                .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
+                .unwrap_or(false),
+        )
     })
-    .await?;
+    .await??;
     Ok(ok && known)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[rocket::async_test]
+    async fn a_full_queue_answers_busy_at_once() {
+        let cfg = Config {
+            password_memory_kib: 64,
+            password_iterations: 1,
+            password_concurrency: 1,
+            password_queue: 0,
+            ..Config::default()
+        };
+        let q = queue(&cfg);
+        let held = q.permits.acquire().await.unwrap(); // the one slot is busy
+        let started = std::time::Instant::now();
+        assert_eq!(
+            hash(&cfg, "correct horse".into()).await,
+            Err(PasswordError::Busy)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        drop(held);
+        assert!(hash(&cfg, "correct horse".into()).await.is_ok());
+    }
 
     #[rocket::async_test]
     async fn hash_and_verify() {

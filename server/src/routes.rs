@@ -8,18 +8,21 @@ use rocket::{Route, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::client::Caller;
 use crate::config::Config;
 use crate::cookies;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::events;
 use crate::guards::{AuthUser, Body, RefreshToken, SameSite};
 use crate::keys::Keys;
+use crate::limits::{Limited, Limits};
 use crate::messages as msg;
 use crate::response::ApiResponse;
 use crate::sessions;
 use crate::store;
 use crate::tokens::{self, Pair};
-use crate::users::{self, PublicUser};
+use crate::users::{self, PublicUser, UserError};
 
 /// `POST /register` body.
 #[derive(Deserialize)]
@@ -49,6 +52,18 @@ pub struct LoginData {
 
 type Answer<T> = Result<ApiResponse<T>, ApiError>;
 
+/// A 429 for `caller`, and the security event that goes with it.
+fn rate_limited(caller: &Caller, l: Limited, account: Option<&str>) -> ApiError {
+    events::security(json!({
+        "event": "rate_limited",
+        "limit": l.limit.name(),
+        "ip": caller.ip.to_string(),
+        "account": account,
+        "retry_after": l.retry_after,
+    }));
+    ApiError::limited(l)
+}
+
 fn required(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -57,10 +72,15 @@ fn required(v: Option<String>) -> Option<String> {
 #[rocket::post("/register", data = "<body>")]
 pub async fn register(
     _site: SameSite,
+    caller: Caller,
     body: Result<Body<RegisterBody>, ApiError>,
     cfg: &State<Config>,
+    limits: &State<Limits>,
     db: &State<Db>,
 ) -> Answer<PublicUser> {
+    limits
+        .register(caller.ip)
+        .map_err(|l| rate_limited(&caller, l, None))?;
     let b = body?
         .0
         .ok_or_else(|| ApiError::bad_request(msg::ALL_FIELDS_REQUIRED))?;
@@ -80,13 +100,16 @@ pub async fn register(
 }
 
 /// Checks the password and starts a session; sets both cookies and returns the pair.
+#[allow(clippy::too_many_arguments)] // each argument is a request guard
 #[rocket::post("/login", data = "<body>")]
 pub async fn login(
     _site: SameSite,
+    caller: Caller,
     body: Result<Body<LoginBody>, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
+    limits: &State<Limits>,
     db: &State<Db>,
 ) -> Answer<LoginData> {
     let b = body?
@@ -100,7 +123,22 @@ pub async fn login(
         .password
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::bad_request(msg::PASSWORD_REQUIRED))?;
-    let user = users::authenticate(db, cfg, &login, password).await?;
+    limits
+        .login(caller.ip, &login)
+        .map_err(|l| rate_limited(&caller, l, Some(&login)))?;
+    let user = match users::authenticate(db, cfg, &login, password).await {
+        Ok(user) => user,
+        Err(e) => {
+            if matches!(e, UserError::InvalidCredentials) {
+                events::security(json!({
+                    "event": "login_failed",
+                    "ip": caller.ip.to_string(),
+                    "account": login,
+                }));
+            }
+            return Err(e.into());
+        }
+    };
     let pair = sessions::start(db, cfg, keys, &user, tokens::now()).await?;
     cookies::set_pair(jar, cfg, &pair);
     Ok(ApiResponse::ok(
@@ -113,15 +151,21 @@ pub async fn login(
 }
 
 /// Exchanges the refresh token (cookie first, else body) for a new pair.
+#[allow(clippy::too_many_arguments)] // each argument is a request guard
 #[rocket::post("/refresh-token", data = "<token>")]
 pub async fn refresh_token(
     _site: SameSite,
+    caller: Caller,
     token: Result<RefreshToken, ApiError>,
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
+    limits: &State<Limits>,
     db: &State<Db>,
 ) -> Answer<Pair> {
+    limits
+        .refresh(caller.ip)
+        .map_err(|l| rate_limited(&caller, l, None))?;
     let token = token?
         .0
         .ok_or_else(|| ApiError::unauthorized(msg::UNAUTHORIZED))?;
@@ -168,6 +212,7 @@ fn clear_unless_retryable<T>(
 }
 
 /// Ends this session and clears the cookies.
+#[allow(clippy::too_many_arguments)] // each argument is a request guard
 #[rocket::post("/logout", data = "<refresh>")]
 pub async fn logout(
     _site: SameSite,
@@ -187,6 +232,7 @@ pub async fn logout(
 }
 
 /// Ends every session of the user and clears the cookies.
+#[allow(clippy::too_many_arguments)] // each argument is a request guard
 #[rocket::post("/logout-all", data = "<refresh>")]
 pub async fn logout_all(
     _site: SameSite,

@@ -105,10 +105,8 @@ pub async fn start(
     store::create_session(db.pool(), &token_row(&issue, &pair.refresh))
         .await
         .map_err(db_err("login"))?;
-    log::info!(
-        target: "rotor::audit",
-        "rotor audit: {}",
-        json!({"event": "session_started", "user_id": user.id, "session_id": sid})
+    crate::events::audit(
+        json!({"event": "session_started", "user_id": user.id, "session_id": sid}),
     );
     Ok(pair)
 }
@@ -273,18 +271,14 @@ async fn replayed(
                 .await
                 .map_err(db_err("refresh"))?
             {
-                log::info!(
-                    target: "rotor::audit",
-                    "rotor audit: {}",
-                    json!({
-                        "event": "refresh_late_replay",
-                        "action": "same_successor_returned",
-                        "session_id": row.session_id,
-                        "jti": row.jti,
-                        "used_at": used_at,
-                        "presented_at": now,
-                    })
-                );
+                crate::events::audit(json!({
+                    "event": "refresh_late_replay",
+                    "action": "same_successor_returned",
+                    "session_id": row.session_id,
+                    "jti": row.jti,
+                    "used_at": used_at,
+                    "presented_at": now,
+                }));
                 return Ok(pair);
             }
         }
@@ -300,21 +294,17 @@ async fn reuse(db: &DbPool, row: &TokenRow, used_at: i64, now: u64) -> Result<()
     let was_active = store::revoke_session(pool, &row.session_id, "refresh_token_reuse", secs(now))
         .await
         .map_err(db_err("reuse revocation"))?;
-    log::warn!(
-        target: "rotor::security",
-        "rotor security event: {}",
-        json!({
-            "event": "refresh_token_reuse",
-            "action": "session_revoked",
-            "reference": "RFC 9700 §4.14.2",
-            "user_id": row.user_id,
-            "session_id": row.session_id,
-            "jti": row.jti,
-            "used_at": used_at,
-            "presented_at": now,
-            "session_was_active": was_active,
-        })
-    );
+    crate::events::security(json!({
+        "event": "refresh_token_reuse",
+        "action": "session_revoked",
+        "reference": "RFC 9700 §4.14.2",
+        "user_id": row.user_id,
+        "session_id": row.session_id,
+        "jti": row.jti,
+        "used_at": used_at,
+        "presented_at": now,
+        "session_was_active": was_active,
+    }));
     Ok(())
 }
 
