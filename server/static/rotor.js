@@ -50,8 +50,9 @@
  *
  * Network failures are retried for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) and for the
  * helper's own refresh, login, logout and logout-all calls (the server makes a repeated refresh
- * return the same successor); a POST/PATCH through client.fetch that failed on the network is not
- * re-sent, since it may have been applied: it rejects with `retryable: true` and the caller decides.
+ * return the same successor), not for register (a lost 201 would come back as 409 "taken"); a
+ * POST/PATCH through client.fetch that failed on the network is not re-sent, since it may have
+ * been applied: it rejects with `retryable: true` and the caller decides.
  * Pass `init.retry: true` to re-send it anyway, or `init.retry: false` to disable every retry.
  *
  * The helper keeps no token: the tokens live in HttpOnly cookies and the token strings of the
@@ -270,11 +271,11 @@ export function createClient(options = {}) {
   }
 
   /** A call whose non-2xx answer rejects; resolves to the envelope's `data`. */
-  async function call(path, body, { authed }) {
+  async function call(path, body, { authed, retryNetwork = true }) {
     const init = { method: "POST", body: body ?? undefined, retry: true };
     const response = authed
       ? await apiFetch(path, init)
-      : await sendWithRetry(resolveUrl(path), buildInit(init), { retryNetwork: true });
+      : await sendWithRetry(resolveUrl(path), buildInit(init), { retryNetwork });
     const envelope = await readEnvelope(response);
     if (!response.ok) {
       throw new RotorError(envelope?.message ?? `${path} failed (${response.status})`, {
@@ -294,7 +295,9 @@ export function createClient(options = {}) {
     },
 
     register(fields) {
-      return call("register", fields, { authed: false });
+      // Not re-sent after a network failure: the user may have been created, and a second try
+      // would answer 409 "taken" for the person's own new account.
+      return call("register", fields, { authed: false, retryNetwork: false });
     },
 
     async logout() {
