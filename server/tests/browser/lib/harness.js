@@ -34,7 +34,7 @@ function serverBin() {
 }
 
 const children = new Set();
-process.on("exit", () => {
+function killChildren() {
   for (const child of children) {
     try {
       child.kill("SIGKILL");
@@ -42,7 +42,15 @@ process.on("exit", () => {
       /* gone already */
     }
   }
-});
+}
+process.on("exit", killChildren);
+// A test run stopped from outside (timeout(1), Ctrl-C, the test runner) leaves no server behind.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[signal] ?? 0));
+  });
+}
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
