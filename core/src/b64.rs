@@ -1,7 +1,8 @@
 //! Table-driven, strictly canonical unpadded base64url (RFC 4648 §5) for NON-secret data.
 //!
-//! The header and payload segments of a JWS are public: anyone holding the token can read them
-//! (RFC 7515 §5.1, RFC 8725 §3.6), so decoding and encoding them need not be constant time, and a
+//! The header and payload segments of a JWS are public: anyone holding the token can read them,
+//! since the compact serialization carries them as plain base64url (RFC 7515 §7.1; a JWS gives
+//! integrity, not confidentiality), so decoding and encoding them need not be constant time, and a
 //! lookup table is several times faster than `base64ct`. So is the signature segment of a token
 //! being verified: it is the sender's input. The HMAC tag a key computes is different: it is
 //! secret until published, so signing encodes it with constant-time `base64ct`
@@ -42,7 +43,7 @@ fn char_of(v: u32) -> u8 {
 
 /// Bytes that `encoded_len` base64url characters decode to; `None` if no canonical encoding has
 /// that length.
-pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
+pub(crate) const fn decoded_len(encoded_len: usize) -> Option<usize> {
     match encoded_len % 4 {
         1 => None,
         r => Some(
@@ -54,7 +55,7 @@ pub const fn decoded_len(encoded_len: usize) -> Option<usize> {
 }
 
 /// Characters needed to encode `len` bytes, or `None` on overflow.
-pub const fn encoded_len(len: usize) -> Option<usize> {
+pub(crate) const fn encoded_len(len: usize) -> Option<usize> {
     match (len / 3).checked_mul(4) {
         Some(full) => full.checked_add(match len % 3 {
             0 => 0,
@@ -69,7 +70,7 @@ pub const fn encoded_len(len: usize) -> Option<usize> {
 /// # Errors
 /// [`Error::InvalidBase64`] for any non-canonical input, [`Error::BufferTooSmall`] if `dst` is
 /// shorter than [`decoded_len`].
-pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
+pub(crate) fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
     let len = decoded_len(src.len()).ok_or(Error::InvalidBase64)?;
     let dst = dst.get_mut(..len).ok_or(Error::BufferTooSmall)?;
     // Eight characters (six bytes) at a time, then the last 4-character groups and the tail.
@@ -134,7 +135,7 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
 ///
 /// # Errors
 /// [`Error::BufferTooSmall`] if `buf` is shorter than [`encoded_len`] of `len`.
-pub fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
+pub(crate) fn encode_in_place(buf: &mut [u8], len: usize) -> Result<usize, Error> {
     let out_len = encoded_len(len).ok_or(Error::BufferTooSmall)?;
     let buf = buf.get_mut(..out_len).ok_or(Error::BufferTooSmall)?;
     let mut groups = len / 3;

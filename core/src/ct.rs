@@ -43,6 +43,55 @@ pub(crate) fn tag_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     words(a).ct_eq(&words(b)).into()
 }
 
+/// An HMAC-SHA256 tag (RFC 2104), as [`Key::mac`](crate::Key::mac) computes it.
+///
+/// # Security
+/// `==` is constant time ([`ConstantTimeEq`]): data-independent, as for [`ct_eq`]. The tag of a
+/// token is secret until the token is published; `Debug` does not print it. The bytes are
+/// available ([`Tag::as_bytes`], `AsRef<[u8]>`) for encoding; compare them only through this type.
+#[derive(Clone, Copy)]
+pub struct Tag([u8; 32]);
+
+impl Tag {
+    /// The tag with these bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 tag bytes, for encoding (the signature segment is their base64url).
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Tag {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl ConstantTimeEq for Tag {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for Tag {
+    fn eq(&self, other: &Self) -> bool {
+        tag_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Tag {}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tag(..)")
+    }
+}
+
 /// A SHA-256 fingerprint of a token, for keeping hashes at rest instead of bearer tokens.
 ///
 /// A refresh token has at least 256 bits of entropy from its HMAC tag, so an unsalted SHA-256
@@ -121,6 +170,20 @@ mod tests {
                 assert_eq!(tag_eq(&a, &b), ct_eq(&a, &b));
             }
         }
+    }
+
+    #[test]
+    fn tag_compares_by_value_and_debug_hides_it() {
+        let a = Tag::from_bytes([7; 32]);
+        let mut bytes = [7; 32];
+        bytes[31] = 8;
+        assert_eq!(a, Tag::from_bytes([7; 32]));
+        assert_ne!(a, Tag::from_bytes(bytes));
+        assert!(bool::from(a.ct_eq(&Tag::from_bytes([7; 32]))));
+        assert_eq!(a.as_ref(), &[7; 32]);
+        let mut out = heapless::String::<16>::new();
+        fmt::write(&mut out, format_args!("{a:?}")).unwrap();
+        assert_eq!(out.as_str(), "Tag(..)");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum Error {
     UnsupportedType,
     /// The header asks for an extension this implementation does not understand (`crit`, `b64`; RFC 7515 §4.1.11, RFC 7797).
     UnsupportedCritical,
+    /// The header is a JWE header (RFC 7519 §7.2 step 5): it has `enc` (RFC 7516 §9: a header
+    /// with `enc` is a JWE) or `zip` (RFC 7516 §4.1.3, a JWE-only parameter). Only signed tokens
+    /// are verified here, and an encrypted one is never mistaken for a signed one.
+    JweHeader,
     /// No configured key matches the header's `kid` (or the absence of one).
     UnknownKeyId,
 
@@ -54,7 +58,11 @@ pub enum Error {
     InvalidAudience,
     /// `sub` does not match the expected subject (RFC 7519 §4.1.2).
     InvalidSubject,
-    /// `exp`, `nbf` or `iat` is not a non-negative integer that fits in 64 bits (RFC 7519 §2).
+    /// `exp`, `nbf` or `iat` is not an integer from 0 to `i64::MAX` (RFC 7519 §2 NumericDate).
+    ///
+    /// RFC 7519 §2 sets no upper bound; dates above `i64::MAX` are refused because a verifier
+    /// that reads dates as signed 64-bit seconds (`time_t`, `i64` in many JWT libraries) would
+    /// see them as negative or fail, so two verifiers could judge the same token differently.
     InvalidNumericDate,
     /// A claim has the wrong JSON type, or the caller's claims type rejected the payload.
     InvalidClaims,
@@ -68,8 +76,11 @@ pub enum Error {
     WeakKey,
     /// The key id is empty, longer than [`MAX_KID_LEN`](crate::MAX_KID_LEN), or has characters other than printable ASCII without `"` and `\`.
     InvalidKeyId,
-    /// The key ring is full, or already holds a key with this id.
+    /// The key ring already holds `N` keys.
     KeyRingFull,
+    /// The key ring already holds a key with this id (or, for a key without one, a key without
+    /// one): the token's `kid` could not tell them apart.
+    DuplicateKeyId,
 }
 
 impl Error {
@@ -85,6 +96,7 @@ impl Error {
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::UnsupportedType => "unsupported_type",
             Self::UnsupportedCritical => "unsupported_critical",
+            Self::JweHeader => "jwe_header",
             Self::UnknownKeyId => "unknown_key_id",
             Self::BadSignature => "bad_signature",
             Self::Expired => "expired",
@@ -100,6 +112,7 @@ impl Error {
             Self::WeakKey => "weak_key",
             Self::InvalidKeyId => "invalid_key_id",
             Self::KeyRingFull => "key_ring_full",
+            Self::DuplicateKeyId => "duplicate_key_id",
         }
     }
 }
@@ -115,6 +128,7 @@ impl fmt::Display for Error {
             Self::UnsupportedAlgorithm => "algorithm is not HS256",
             Self::UnsupportedType => "token type is not allowed",
             Self::UnsupportedCritical => "header has an unsupported critical extension",
+            Self::JweHeader => "header is a JWE header (enc or zip), not a JWS header",
             Self::UnknownKeyId => "no key matches the token's key id",
             Self::BadSignature => "signature does not match",
             Self::Expired => "token has expired",
@@ -124,22 +138,17 @@ impl fmt::Display for Error {
             Self::InvalidIssuer => "issuer does not match",
             Self::InvalidAudience => "audience does not match",
             Self::InvalidSubject => "subject does not match",
-            Self::InvalidNumericDate => "date claim is not a non-negative integer",
+            Self::InvalidNumericDate => "date claim is not an integer from 0 to 2^63 - 1",
             Self::InvalidClaims => "claims have the wrong shape",
             Self::BufferTooSmall => "buffer is too small",
             Self::WeakKey => "secret is shorter than 32 bytes",
             Self::InvalidKeyId => {
                 "key id is empty, too long or has characters outside printable ASCII"
             }
-            Self::KeyRingFull => "key ring is full or already has this key id",
+            Self::KeyRingFull => "key ring is full",
+            Self::DuplicateKeyId => "key ring already has a key with this key id",
         })
     }
 }
 
 impl core::error::Error for Error {}
-
-impl From<base64ct::Error> for Error {
-    fn from(_: base64ct::Error) -> Self {
-        Self::InvalidBase64
-    }
-}

@@ -1,17 +1,57 @@
-//! The JOSE header: strict parsing of headers this crate did not write itself.
+//! The JOSE header: the one this crate writes, and strict parsing of headers it did not write
+//! itself.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
 
 use crate::json::{self, Members};
-use crate::{Error, Validation};
+use crate::{Error, Validation, MAX_KID_LEN};
+
+/// `{"alg":"HS256","typ":"JWT","kid":""}` plus the longest kid, in base64url.
+pub(crate) const B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
+
+/// The base64url header a key with this `kid` (empty: none) signs with.
+pub(crate) fn encoded(kid: &str) -> Result<heapless::String<B64_CAP>, Error> {
+    let mut json = [0u8; 36 + MAX_KID_LEN];
+    let json = header_json(kid, &mut json)?;
+    let mut b64 = [0u8; B64_CAP];
+    let encoded = Base64UrlUnpadded::encode(json, &mut b64).map_err(|_| Error::InvalidKeyId)?;
+    let mut header = heapless::String::new();
+    header.push_str(encoded).map_err(|()| Error::InvalidKeyId)?;
+    Ok(header)
+}
+
+/// Writes `{"alg":"HS256","typ":"JWT"}`, with `"kid"` last when `kid` is not empty, into `buf`.
+fn header_json<'b>(kid: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
+    let mut w = 0usize;
+    let parts: [&[u8]; 3] = if kid.is_empty() {
+        [br#"{"alg":"HS256","typ":"JWT"}"#, b"", b""]
+    } else {
+        [
+            br#"{"alg":"HS256","typ":"JWT","kid":""#,
+            kid.as_bytes(),
+            br#""}"#,
+        ]
+    };
+    for part in parts {
+        let end = w.checked_add(part.len()).ok_or(Error::InvalidKeyId)?;
+        buf.get_mut(w..end)
+            .ok_or(Error::InvalidKeyId)?
+            .copy_from_slice(part);
+        w = end;
+    }
+    buf.get(..w).ok_or(Error::InvalidKeyId)
+}
 
 /// Most members a header may have. RFC 7515 §4.1 registers 11 header parameters and a real
 /// header has a handful. The header is parsed before the MAC is checked, and the duplicate check
 /// compares every pair of names, so an unbounded count would let an unauthenticated 8 KiB header
-/// cost milliseconds of CPU (OWASP: limit the work done on untrusted input).
+/// cost milliseconds of CPU (OWASP: limit the work done on untrusted input). A header with more
+/// members is [`Error::InvalidJson`].
 pub const MAX_HEADER_MEMBERS: usize = 32;
 
 /// What verification needs from a parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header<'a> {
+pub(crate) struct Header<'a> {
     /// Canonical contents of `kid`, when present.
     pub kid: Option<&'a [u8]>,
 }
@@ -25,9 +65,14 @@ pub struct Header<'a> {
 /// - `typ`, when present, is `JWT` or `application/jwt` in any ASCII case (RFC 7515 §4.1.9,
 ///   RFC 7519 §5.1), or one of the caller's extra types, with or without `application/`
 ///   (RFC 8725 §3.11, RFC 9068 §4).
+/// - `enc` and `zip` are refused: they mark a JWE (RFC 7516 §9, §4.1.3), which this
+///   implementation never verifies as if it were a JWS.
 /// - Member names are unique (RFC 7515 §4).
 /// - At most [`MAX_HEADER_MEMBERS`] members.
-pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Header<'a>, Error> {
+pub(crate) fn parse<'a>(
+    canonical: &'a [u8],
+    validation: &Validation<'_>,
+) -> Result<Header<'a>, Error> {
     check_names(canonical)?;
     let mut alg_ok = false;
     let mut kid = None;
@@ -36,6 +81,8 @@ pub fn parse<'a>(canonical: &'a [u8], validation: &Validation<'_>) -> Result<Hea
             b"alg" => alg_ok = value == br#""HS256""#,
             b"crit" => return Err(Error::UnsupportedCritical),
             b"b64" if value != b"true" => return Err(Error::UnsupportedCritical),
+            // RFC 7516 §9: a header with `enc` is a JWE; `zip` exists only in JWE (§4.1.3).
+            b"enc" | b"zip" => return Err(Error::JweHeader),
             b"typ" => {
                 let typ = json::string_contents(value).ok_or(Error::UnsupportedType)?;
                 if !type_allowed(typ, validation.extra_types) {
@@ -150,6 +197,9 @@ mod tests {
                 Error::UnsupportedCritical,
             ),
             (r#"{"alg":"HS256","b64":false}"#, Error::UnsupportedCritical),
+            (r#"{"alg":"HS256","enc":"A128GCM"}"#, Error::JweHeader),
+            (r#"{"alg":"HS256","zip":"DEF"}"#, Error::JweHeader),
+            (r#"{"alg":"HS256","enc":null}"#, Error::JweHeader),
             (r#"{"alg":"HS256","typ":"JWS"}"#, Error::UnsupportedType),
             (
                 r#"{"alg":"HS256","typ":"application/"}"#,

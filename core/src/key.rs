@@ -6,7 +6,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::Error;
+use crate::{header, Error, Tag};
 
 /// Shortest secret accepted: a key of the same size as the hash output (RFC 7518 §3.2).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -14,9 +14,6 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub const MAX_KID_LEN: usize = 64;
 /// Length of an HS256 signature segment: 32 bytes in unpadded base64url.
 pub const SIGNATURE_B64_LEN: usize = 43;
-
-/// `{"alg":"HS256","typ":"JWT","kid":""}` plus the longest kid, in base64url.
-const HEADER_B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
 
 /// An HS256 signing and verification key.
 ///
@@ -30,7 +27,7 @@ const HEADER_B64_CAP: usize = (36 + MAX_KID_LEN).div_ceil(3) * 4;
 pub struct Key {
     mac: Hmac<Sha256>,
     kid: heapless::String<MAX_KID_LEN>,
-    header: heapless::String<HEADER_B64_CAP>,
+    header: heapless::String<{ header::B64_CAP }>,
 }
 
 impl Key {
@@ -73,12 +70,7 @@ impl Key {
             return Err(Error::InvalidKeyId);
         }
         let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Error::WeakKey)?;
-        let mut json = [0u8; 36 + MAX_KID_LEN];
-        let json = header_json(kid, &mut json)?;
-        let mut b64 = [0u8; HEADER_B64_CAP];
-        let encoded = Base64UrlUnpadded::encode(json, &mut b64).map_err(|_| Error::InvalidKeyId)?;
-        let mut header = heapless::String::new();
-        header.push_str(encoded).map_err(|()| Error::InvalidKeyId)?;
+        let header = header::encoded(kid)?;
         let mut kid_s = heapless::String::new();
         kid_s.push_str(kid).map_err(|()| Error::InvalidKeyId)?;
         Ok(Self {
@@ -105,11 +97,24 @@ impl Key {
     }
 
     /// HMAC-SHA256 of `data` (RFC 2104), from the precomputed state.
+    ///
+    /// # Security
+    /// The tag is a [`Tag`], whose `==` is constant time ([`subtle::ConstantTimeEq`]), so
+    /// checking a tag received from elsewhere does not leak how many bytes matched. To check a
+    /// token, use [`verify`](crate::verify), which also checks the header and claims.
+    ///
+    /// # Examples
+    /// ```
+    /// let key = rotor_core::Key::new(b"a secret of at least thirty-two bytes!")?;
+    /// assert_eq!(key.mac(b"header.payload"), key.mac(b"header.payload"));
+    /// assert_ne!(key.mac(b"header.payload"), key.mac(b"header.payloaD"));
+    /// # Ok::<(), rotor_core::Error>(())
+    /// ```
     #[must_use]
-    pub fn mac(&self, data: &[u8]) -> [u8; 32] {
+    pub fn mac(&self, data: &[u8]) -> Tag {
         let mut m = self.mac.clone();
         m.update(data);
-        m.finalize().into_bytes().into()
+        Tag::from_bytes(m.finalize().into_bytes().into())
     }
 
     /// The HS256 signature segment for `signing_input`: the tag in unpadded base64url.
@@ -117,30 +122,9 @@ impl Key {
         let tag = self.mac(signing_input);
         let mut out = [0u8; SIGNATURE_B64_LEN];
         // 32 bytes always encode to exactly 43 characters, so this cannot fail.
-        let _ = Base64UrlUnpadded::encode(&tag, &mut out);
+        let _ = Base64UrlUnpadded::encode(tag.as_bytes(), &mut out);
         out
     }
-}
-
-fn header_json<'b>(kid: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
-    let mut w = 0usize;
-    let parts: [&[u8]; 3] = if kid.is_empty() {
-        [br#"{"alg":"HS256","typ":"JWT"}"#, b"", b""]
-    } else {
-        [
-            br#"{"alg":"HS256","typ":"JWT","kid":""#,
-            kid.as_bytes(),
-            br#""}"#,
-        ]
-    };
-    for part in parts {
-        let end = w.checked_add(part.len()).ok_or(Error::InvalidKeyId)?;
-        buf.get_mut(w..end)
-            .ok_or(Error::InvalidKeyId)?
-            .copy_from_slice(part);
-        w = end;
-    }
-    buf.get(..w).ok_or(Error::InvalidKeyId)
 }
 
 impl fmt::Debug for Key {
@@ -188,10 +172,11 @@ impl<const N: usize> KeyRing<N> {
     /// Adds a key; the first one added signs.
     ///
     /// # Errors
-    /// [`Error::KeyRingFull`] if the ring holds `N` keys or already has a key with this id.
+    /// [`Error::DuplicateKeyId`] if the ring already has a key with this id (or, for a key
+    /// without an id, a key without one); [`Error::KeyRingFull`] if it holds `N` keys.
     pub fn push(&mut self, key: Key) -> Result<(), Error> {
         if self.keys.iter().any(|k| k.kid == key.kid) {
-            return Err(Error::KeyRingFull);
+            return Err(Error::DuplicateKeyId);
         }
         self.keys.push(key).map_err(|_| Error::KeyRingFull)
     }
@@ -224,7 +209,7 @@ mod tests {
     /// a block; `Key::new` refuses the short ones, so those go through the same HMAC state type.
     fn rfc4231_mac(key: &[u8], data: &[u8]) -> [u8; 32] {
         match Key::new(key) {
-            Ok(k) => k.mac(data),
+            Ok(k) => *k.mac(data).as_bytes(),
             Err(_) => {
                 let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
                 m.update(data);
@@ -277,9 +262,10 @@ mod tests {
     #[test]
     fn rfc4231_case_6() {
         assert_eq!(
-            Key::new(&[0xaa; 131])
+            *Key::new(&[0xaa; 131])
                 .unwrap()
-                .mac(b"Test Using Larger Than Block-Size Key - Hash Key First"),
+                .mac(b"Test Using Larger Than Block-Size Key - Hash Key First")
+                .as_bytes(),
             hex!("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
         );
     }
@@ -287,9 +273,9 @@ mod tests {
     #[test]
     fn rfc4231_case_7() {
         assert_eq!(
-            Key::new(&[0xaa; 131]).unwrap().mac(
+            *Key::new(&[0xaa; 131]).unwrap().mac(
                 b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."
-            ),
+            ).as_bytes(),
             hex!("9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2")
         );
     }
@@ -329,7 +315,7 @@ mod tests {
         ring.push(Key::with_kid(&[1; 32], "a").unwrap()).unwrap();
         assert_eq!(
             ring.push(Key::with_kid(&[2; 32], "a").unwrap()),
-            Err(Error::KeyRingFull)
+            Err(Error::DuplicateKeyId)
         );
         ring.push(Key::with_kid(&[2; 32], "b").unwrap()).unwrap();
         assert_eq!(
@@ -338,5 +324,12 @@ mod tests {
         );
         assert_eq!(ring.get("b").and_then(Key::kid), Some("b"));
         assert!(ring.get("c").is_none());
+        let mut unnamed = KeyRing::<3>::new();
+        unnamed.push(Key::new(&[1; 32]).unwrap()).unwrap();
+        assert_eq!(
+            unnamed.push(Key::new(&[2; 32]).unwrap()),
+            Err(Error::DuplicateKeyId)
+        );
+        unnamed.push(Key::with_kid(&[2; 32], "a").unwrap()).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 #![no_std]
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 #![cfg_attr(
     not(test),
     deny(
@@ -25,9 +26,12 @@ mod verify;
 
 pub use claims::{
     Audience, Claims, RegisteredClaims, Validation, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN,
+    MAX_NUMERIC_DATE,
 };
-pub use ct::{ct_eq, Fingerprint};
+pub use ct::{ct_eq, Fingerprint, Tag};
 pub use error::Error;
+pub use header::MAX_HEADER_MEMBERS;
+pub use json::MAX_DEPTH;
 pub use key::{Key, KeyRing, MAX_KID_LEN, MIN_SECRET_LEN, SIGNATURE_B64_LEN};
 pub use sign::sign;
 pub use subtle;

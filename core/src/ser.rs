@@ -24,7 +24,7 @@ type Result<T = ()> = core::result::Result<T, Error>;
 /// answer: `ser::Error::custom`, 128-bit integers, tuple variants, `char`. [`Fast`] answers
 /// all of these itself, so signing reports an error instead of panicking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+pub(crate) enum Error {
     /// The output buffer is full.
     BufferFull,
     /// The value has no JSON form here: its `Serialize` impl failed, a map key is neither a
@@ -63,20 +63,20 @@ const ESCAPED_STR: &str = "__serde_json_core_escaped_string__";
 ///
 /// # Errors
 /// As `serde_json_core::to_slice`: [`Error::BufferFull`] when the JSON does not fit.
-pub fn to_slice<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn to_slice<T: Serialize + ?Sized>(value: &T, buf: &mut [u8]) -> Result<usize> {
     let mut out = Out { buf, pos: 0 };
     value.serialize(Fast(&mut out))?;
     Ok(out.pos)
 }
 
 /// The output buffer and how much of it is written.
-pub struct Out<'b> {
+pub(crate) struct Out<'b> {
     buf: &'b mut [u8],
     pos: usize,
 }
 
 /// Writes JSON into an [`Out`] (see the module documentation).
-pub struct Fast<'a, 'b>(&'a mut Out<'b>);
+pub(crate) struct Fast<'a, 'b>(&'a mut Out<'b>);
 
 impl<'b> Fast<'_, 'b> {
     /// Appends `bytes` verbatim, in one copy.
@@ -223,7 +223,7 @@ impl<'a, 'b> Compound<'a, 'b> {
 }
 
 /// A sequence, map or struct in progress, with its closing text.
-pub struct Open<'a, 'b> {
+pub(crate) struct Open<'a, 'b> {
     inner: Compound<'a, 'b>,
     close: &'static [u8],
 }

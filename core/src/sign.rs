@@ -13,7 +13,8 @@ use crate::{Error, Key};
 ///
 /// # Errors
 /// [`Error::BufferTooSmall`] if the token does not fit (nothing is truncated);
-/// [`Error::InvalidClaims`] if `claims` cannot be serialised as JSON.
+/// [`Error::InvalidClaims`] if `claims` cannot be serialised as JSON (for [`Claims`](crate::Claims),
+/// also when a date is above `i64::MAX`, which verification refuses).
 ///
 /// # Examples
 /// ```
@@ -39,7 +40,8 @@ pub fn sign<'b, T: Serialize + ?Sized>(
         crate::ser::Error::BufferFull => Error::BufferTooSmall,
         crate::ser::Error::Unsupported => Error::InvalidClaims,
     })?;
-    // The claims are not secret (RFC 7515 §5.1): the fast table encoder is used.
+    // The claims are not secret (plain base64url in the token, RFC 7515 §7.1): the fast table
+    // encoder is used.
     let encoded_len = b64::encode_in_place(body, json_len)?;
     let w = body_start
         .checked_add(encoded_len)

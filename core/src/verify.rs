@@ -2,11 +2,11 @@
 
 use serde::Deserialize;
 
-use crate::b64;
-use crate::json::{self, Members};
-use crate::{header, Audience, Error, Key, RegisteredClaims, Validation, SIGNATURE_B64_LEN};
+use crate::json;
+use crate::{b64, claims, header, Error, Key, RegisteredClaims, Validation, SIGNATURE_B64_LEN};
 
 /// A token whose signature and claims have been checked.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified<'s, T = ()> {
     /// The registered claims, borrowed from the scratch buffer.
@@ -35,12 +35,13 @@ pub const fn scratch_len(token_len: usize) -> usize {
 /// [`scratch_len`] of the token's length is always enough.
 ///
 /// Checks, in this order, with nothing from the payload trusted before the MAC matches
-/// (RFC 8725 §3.1, §3.4): length; three non-empty segments; the header (a byte-for-byte match
+/// (RFC 8725 §3.1, §3.3; RFC 7519 §7.2): length; three non-empty segments; the header (a byte-for-byte match
 /// with a header one of `keys` emits, or else the strict parser, see below); the HMAC tag: the
 /// signature segment must be canonical unpadded base64url of 32 bytes, which are compared in
 /// constant time with the expected tag; then the claims (RFC 7519 §7.2).
 ///
-/// Header rules: `alg` exactly `HS256`; no `crit`, no `b64` other than `true`; `typ` absent,
+/// Header rules: `alg` exactly `HS256`; no `crit`, no `b64` other than `true`; no `enc` or
+/// `zip` (a JWE, RFC 7516 §9); `typ` absent,
 /// `JWT`, `application/jwt` (any case) or one of [`Validation::extra_types`]; unique members;
 /// `kid` selects the key, and a header without `kid` uses the first key without one.
 ///
@@ -110,6 +111,7 @@ pub fn verify_with<'s, T: Deserialize<'s>, K: AsRef<[Key]> + ?Sized>(
 }
 
 /// A token's header and payload, decoded but NOT verified.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unverified<'s> {
     /// The header as canonical JSON (whitespace removed, escapes in one spelling).
@@ -181,7 +183,7 @@ fn decode_object<'s>(
     buf: &'s mut [u8],
     index: Option<&mut json::Index>,
 ) -> Result<(&'s [u8], &'s mut [u8]), Error> {
-    // Header and payload are not secret (RFC 7515 §5.1), so the fast table decoder is used; it
+    // Header and payload are not secret (plain base64url in the compact form, RFC 7515 §7.1), so the fast table decoder is used; it
     // is as strict as `base64ct`. A 4k+1 length (never canonical) fails in `decode`.
     // Unpadded base64: 4 characters per 3 bytes, and a 2- or 3-character tail for 1 or 2 bytes.
     let needed = (segment.len() / 4)
@@ -249,15 +251,15 @@ fn verify_segments<'s>(
     // same as a wrong one.
     let mut tag = [0u8; 32];
     let well_formed = s_seg.len() == SIGNATURE_B64_LEN && b64::decode(s_seg, &mut tag) == Ok(32);
-    let matches = crate::ct::tag_eq(&key.mac(signing_input), &tag);
+    let matches = crate::ct::tag_eq(key.mac(signing_input).as_bytes(), &tag);
     if !(well_formed && matches) {
         return Err(Error::BadSignature);
     }
 
     let mut index = json::Index::new();
     let (payload, arena) = decode_object(p_seg, scratch, Some(&mut index))?;
-    let (claims, arena) = registered_claims(payload, &index, arena)?;
-    check_claims(&claims, validation, now)?;
+    let (claims, arena) = claims::registered_claims(payload, &index, arena)?;
+    claims::check_claims(&claims, validation, now)?;
     Ok((claims, key_index, payload, arena))
 }
 
@@ -273,98 +275,4 @@ fn select_key(
     keys.iter()
         .position(|k| k.kid().map(str::as_bytes) == header.kid)
         .ok_or(Error::UnknownKeyId)
-}
-
-/// Reads the registered claims from a canonical payload, unescaping strings into `arena` when
-/// they hold escapes. Returns them with the unused rest of `arena`.
-///
-/// `index` is the member index recorded while normalising `payload`; an object too large for it
-/// is walked with [`Members`] instead, with the same checks.
-fn registered_claims<'s>(
-    payload: &'s [u8],
-    index: &json::Index,
-    arena: &'s mut [u8],
-) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
-    match index.members(payload) {
-        Some(members) => {
-            index.check_unique(payload)?;
-            read_claims(members, index.may_have_escapes(), arena)
-        }
-        None => {
-            json::check_unique(payload)?;
-            read_claims(Members::new(payload), true, arena)
-        }
-    }
-}
-
-/// `escapes` is false when no string in the payload holds an escape, so none is looked for.
-fn read_claims<'s>(
-    members: impl Iterator<Item = (&'s [u8], &'s [u8])>,
-    escapes: bool,
-    mut arena: &'s mut [u8],
-) -> Result<(RegisteredClaims<'s>, &'s mut [u8]), Error> {
-    let mut c = RegisteredClaims::default();
-    for (name, value) in members {
-        match name {
-            b"exp" => c.exp = Some(json::numeric_date(value)?),
-            b"nbf" => c.nbf = Some(json::numeric_date(value)?),
-            b"iat" => c.iat = Some(json::numeric_date(value)?),
-            b"aud" => c.aud = Some(Audience::from_json(value).ok_or(Error::InvalidClaims)?),
-            b"iss" | b"sub" | b"jti" => {
-                let raw = json::string_contents(value).ok_or(Error::InvalidClaims)?;
-                let text = if escapes && raw.contains(&b'\\') {
-                    let n = json::unescape_into(raw, arena)?;
-                    let (used, rest) = core::mem::take(&mut arena).split_at_mut(n);
-                    arena = rest;
-                    let used: &'s [u8] = used;
-                    used
-                } else {
-                    raw
-                };
-                let text = core::str::from_utf8(text).map_err(|_| Error::InvalidJson)?;
-                match name {
-                    b"iss" => c.iss = Some(text),
-                    b"sub" => c.sub = Some(text),
-                    _ => c.jti = Some(text),
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok((c, arena))
-}
-
-/// RFC 7519 §4.1 checks, with leeway for clock skew (RFC 7519 §4.1.4: "some small leeway").
-fn check_claims(c: &RegisteredClaims<'_>, v: &Validation<'_>, now: u64) -> Result<(), Error> {
-    match c.exp {
-        Some(exp) if now >= exp.saturating_add(v.leeway) => return Err(Error::Expired),
-        None if v.require_exp => return Err(Error::MissingClaim),
-        _ => {}
-    }
-    let horizon = now.saturating_add(v.leeway);
-    if c.nbf.is_some_and(|nbf| nbf > horizon) {
-        return Err(Error::NotYetValid);
-    }
-    // jsonwebtoken and jwt-compact accept any `iat`; a token minted in the future is a clock or
-    // forgery problem, so it is refused like an early `nbf`.
-    if c.iat.is_some_and(|iat| iat > horizon) {
-        return Err(Error::IssuedInFuture);
-    }
-    if let Some(want) = v.issuer {
-        if c.iss.ok_or(Error::MissingClaim)? != want {
-            return Err(Error::InvalidIssuer);
-        }
-    }
-    if let Some(want) = v.subject {
-        if c.sub.ok_or(Error::MissingClaim)? != want {
-            return Err(Error::InvalidSubject);
-        }
-    }
-    match (v.audience, c.aud) {
-        (Some(want), Some(aud)) if !aud.contains(want) => Err(Error::InvalidAudience),
-        (Some(_), None) => Err(Error::MissingClaim),
-        // RFC 7519 §4.1.3: a token for a named audience is refused by a verifier that is none.
-        (None, Some(_)) => Err(Error::InvalidAudience),
-        _ => Ok(()),
-    }
 }

@@ -83,6 +83,17 @@ fn bounded(ua: &str) -> String {
         .collect()
 }
 
+impl Caller {
+    /// What a session records of this caller.
+    #[must_use]
+    pub fn seen(&self) -> crate::store::Seen {
+        crate::store::Seen {
+            ip: self.ip.to_string(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Caller {
     type Error = std::convert::Infallible;

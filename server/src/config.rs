@@ -217,6 +217,11 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The header a trusted proxy puts the client address in.
     pub forwarded_header: String,
+    /// Longest a session lives, however often it is refreshed (default 30 days; 0: no limit).
+    pub session_max_lifetime: Seconds,
+    /// Most active sessions per user; a new login ends the oldest beyond it (default 100; 0: no
+    /// limit).
+    pub max_sessions_per_user: u32,
     /// Security and audit event lines written per second at most (the rest are counted and
     /// reported as suppressed).
     pub event_lines_per_second: u32,
@@ -258,6 +263,8 @@ impl Default for Config {
             rate_refresh_per_ip: 1200,
             trusted_proxies: Vec::new(),
             forwarded_header: "X-Forwarded-For".into(),
+            session_max_lifetime: Seconds(30 * 86_400),
+            max_sessions_per_user: 100,
             event_lines_per_second: 50,
         }
     }

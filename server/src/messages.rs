@@ -18,6 +18,14 @@ pub const LOGGED_OUT_ALL: &str = "User logged Out of all sessions";
 /// `GET /me`, 200.
 pub const CURRENT_USER: &str = "Current user fetched successfully";
 
+// --- The session centre (this service's own routes).
+/// `GET /sessions`, 200.
+pub const SESSIONS: &str = "Sessions fetched successfully";
+/// `DELETE /sessions/<id>`, 200.
+pub const SESSION_ENDED: &str = "Session ended";
+/// `POST /logout-others`, 200.
+pub const LOGGED_OUT_OTHERS: &str = "Other sessions ended";
+
 // --- Token problems (all 401).
 /// A request without any token.
 pub const UNAUTHORIZED: &str = "unauthorized request";

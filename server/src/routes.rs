@@ -139,7 +139,7 @@ pub async fn login(
             return Err(e.into());
         }
     };
-    let pair = sessions::start(db, cfg, keys, &user, tokens::now()).await?;
+    let pair = sessions::start(db, cfg, keys, &user, tokens::now(), &caller.seen()).await?;
     cookies::set_pair(jar, cfg, &pair);
     Ok(ApiResponse::ok(
         LoginData {
@@ -169,7 +169,7 @@ pub async fn refresh_token(
     let token = token?
         .0
         .ok_or_else(|| ApiError::unauthorized(msg::UNAUTHORIZED))?;
-    let pair = sessions::refresh(db, cfg, keys, &token, tokens::now()).await?;
+    let pair = sessions::refresh(db, cfg, keys, &token, tokens::now(), &caller.seen()).await?;
     cookies::set_pair(jar, cfg, &pair);
     Ok(ApiResponse::ok(pair, msg::REFRESHED))
 }
@@ -254,6 +254,98 @@ pub async fn logout_all(
     ))
 }
 
+/// Where a session was seen: IP and user agent.
+#[derive(Debug, Serialize)]
+pub struct SeenView {
+    /// Client IP.
+    pub ip: String,
+    /// User agent (at most 256 bytes).
+    #[serde(rename = "userAgent")]
+    pub user_agent: String,
+}
+
+/// One session in `GET /sessions`.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    /// Session id (for `DELETE /sessions/<id>`).
+    pub id: String,
+    /// Started at, Unix seconds.
+    #[serde(rename = "createdAt")]
+    pub created_at: i64,
+    /// Last refreshed at, Unix seconds.
+    #[serde(rename = "lastRefreshedAt")]
+    pub last_refreshed_at: i64,
+    /// Ends at unless refreshed, Unix seconds.
+    #[serde(rename = "expiresAt")]
+    pub expires_at: i64,
+    /// Seen at login.
+    pub login: SeenView,
+    /// Seen at the last refresh.
+    #[serde(rename = "lastRefresh")]
+    pub last_refresh: SeenView,
+    /// Whether this is the caller's own session.
+    pub current: bool,
+}
+
+/// The caller's active sessions, newest first.
+#[rocket::get("/sessions")]
+pub async fn list_sessions(
+    auth: Result<AuthUser, ApiError>,
+    db: &State<Db>,
+) -> Answer<Vec<SessionView>> {
+    let auth = auth?;
+    let list = sessions::list(db, &auth.user.id, tokens::now()).await?;
+    let views = list
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == auth.claims.sid,
+            id: s.id,
+            created_at: s.created_at,
+            last_refreshed_at: s.last_used_at,
+            expires_at: s.expires_at,
+            login: SeenView {
+                ip: s.login_ip,
+                user_agent: s.login_user_agent,
+            },
+            last_refresh: SeenView {
+                ip: s.last_ip,
+                user_agent: s.last_user_agent,
+            },
+        })
+        .collect();
+    Ok(ApiResponse::ok(views, msg::SESSIONS))
+}
+
+/// Ends one of the caller's sessions; another user's id answers 404, as an unknown one does.
+#[rocket::delete("/sessions/<id>")]
+pub async fn end_session(
+    _site: SameSite,
+    auth: Result<AuthUser, ApiError>,
+    id: &str,
+    db: &State<Db>,
+) -> Answer<Value> {
+    let auth = auth?;
+    if !sessions::end_own(db, &auth.user.id, id, tokens::now()).await? {
+        return Err(ApiError::new(Status::NotFound, msg::NOT_FOUND));
+    }
+    Ok(ApiResponse::ok(json!({}), msg::SESSION_ENDED))
+}
+
+/// Ends every session of the caller but the current one.
+#[rocket::post("/logout-others")]
+pub async fn logout_others(
+    _site: SameSite,
+    auth: Result<AuthUser, ApiError>,
+    db: &State<Db>,
+) -> Answer<Value> {
+    let auth = auth?;
+    let ended = sessions::end_others(db, &auth.user.id, &auth.claims.sid, tokens::now()).await?;
+    Ok(ApiResponse::ok(
+        json!({ "sessionsEnded": ended }),
+        msg::LOGGED_OUT_OTHERS,
+    ))
+}
+
 /// The current user.
 #[rocket::get("/me")]
 pub fn me(auth: Result<AuthUser, ApiError>) -> Answer<PublicUser> {
@@ -303,6 +395,9 @@ pub fn routes() -> Vec<Route> {
         logout,
         logout_all,
         me,
+        list_sessions,
+        end_session,
+        logout_others,
         health,
         helper_js,
         helper_types,

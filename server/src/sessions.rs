@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::keys::Keys;
-use crate::store::{self, Rotation, TokenRow, UserRow};
+use crate::store::{self, Rotation, Seen, SessionInfo, TokenRow, UserRow};
 use crate::tokens::{self, Issue, Pair, TokenClaims, TokenError};
 
 /// Why a session operation failed. Every token problem is one of the first three; the route
@@ -68,6 +68,16 @@ fn unsigned(t: i64) -> u64 {
     u64::try_from(t).unwrap_or(0)
 }
 
+/// A refresh token's expiry: its lifetime from `now`, but never past the session's absolute
+/// lifetime counted from `started` (OWASP Session Management Cheat Sheet, "Absolute Timeout").
+fn refresh_exp(cfg: &Config, started: u64, now: u64) -> u64 {
+    let sliding = now.saturating_add(cfg.refresh_token_expiry.0);
+    match cfg.session_max_lifetime.0 {
+        0 => sliding,
+        max => sliding.min(started.saturating_add(max)),
+    }
+}
+
 fn token_row(claims_of: &Issue<'_>, refresh: &str) -> TokenRow {
     TokenRow {
         jti: claims_of.jti.to_owned(),
@@ -92,6 +102,7 @@ pub async fn start(
     keys: &Keys,
     user: &UserRow,
     now: u64,
+    seen: &Seen,
 ) -> Result<Pair, SessionError> {
     let (sid, jti) = (tokens::random_id(), tokens::random_id());
     let issue = Issue {
@@ -99,12 +110,26 @@ pub async fn start(
         sid: &sid,
         jti: &jti,
         iat: now,
-        refresh_exp: now.saturating_add(cfg.refresh_token_expiry.0),
+        refresh_exp: refresh_exp(cfg, now, now),
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
-    store::create_session(db.pool(), &token_row(&issue, &pair.refresh))
+    store::create_session(db.pool(), &token_row(&issue, &pair.refresh), seen)
         .await
         .map_err(db_err("login"))?;
+    if cfg.max_sessions_per_user > 0 {
+        let ended =
+            store::enforce_session_cap(db.pool(), &user.id, cfg.max_sessions_per_user, secs(now))
+                .await
+                .map_err(db_err("login"))?;
+        if ended > 0 {
+            crate::events::audit(json!({
+                "event": "sessions_ended",
+                "reason": "session_cap",
+                "user_id": user.id,
+                "count": ended,
+            }));
+        }
+    }
     crate::events::audit(
         json!({"event": "session_started", "user_id": user.id, "session_id": sid}),
     );
@@ -195,20 +220,37 @@ pub async fn refresh(
     keys: &Keys,
     token: &str,
     now: u64,
+    seen: &Seen,
 ) -> Result<Pair, SessionError> {
     let (claims, row) = presented(db, cfg, keys, token, now).await?;
     let pool = db.pool();
+    let started = store::session_created_at(pool, &row.session_id)
+        .await
+        .map_err(db_err("refresh"))?
+        .ok_or(SessionError::Used)?;
+    let exp = refresh_exp(cfg, unsigned(started), now);
+    if exp <= now {
+        store::revoke_session(pool, &row.session_id, "max_lifetime", secs(now))
+            .await
+            .map_err(db_err("refresh"))?;
+        crate::events::audit(json!({
+            "event": "session_ended",
+            "reason": "max_lifetime",
+            "session_id": row.session_id,
+        }));
+        return Err(SessionError::Used);
+    }
     let jti = tokens::random_id();
     let issue = Issue {
         sub: &claims.sub,
         sid: &claims.sid,
         jti: &jti,
         iat: now,
-        refresh_exp: now.saturating_add(cfg.refresh_token_expiry.0),
+        refresh_exp: exp,
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
     let successor = token_row(&issue, &pair.refresh);
-    match store::rotate(pool, &row.jti, &successor, secs(now))
+    match store::rotate(pool, &row.jti, &successor, secs(now), seen)
         .await
         .map_err(db_err("refresh"))?
     {
@@ -382,4 +424,50 @@ pub async fn end_all(db: &DbPool, user_id: &str, now: u64) -> Result<u64, Sessio
     store::revoke_user_sessions(db.pool(), user_id, "logout_all", secs(now))
         .await
         .map_err(db_err("logout-all"))
+}
+
+/// The user's active sessions, newest first.
+///
+/// # Errors
+/// [`SessionError::Database`].
+pub async fn list(db: &DbPool, user_id: &str, now: u64) -> Result<Vec<SessionInfo>, SessionError> {
+    store::user_sessions(db.pool(), user_id, secs(now))
+        .await
+        .map_err(db_err("sessions"))
+}
+
+/// Ends one of the user's sessions; `Ok(false)` when it is unknown, ended, or another user's.
+///
+/// # Errors
+/// [`SessionError::Database`].
+pub async fn end_own(
+    db: &DbPool,
+    user_id: &str,
+    session_id: &str,
+    now: u64,
+) -> Result<bool, SessionError> {
+    store::revoke_own_session(
+        db.pool(),
+        user_id,
+        session_id,
+        "session_ended_by_user",
+        secs(now),
+    )
+    .await
+    .map_err(db_err("sessions"))
+}
+
+/// Ends every session of the user but `keep`; returns how many were active.
+///
+/// # Errors
+/// [`SessionError::Database`].
+pub async fn end_others(
+    db: &DbPool,
+    user_id: &str,
+    keep: &str,
+    now: u64,
+) -> Result<u64, SessionError> {
+    store::revoke_other_sessions(db.pool(), user_id, keep, "logout_others", secs(now))
+        .await
+        .map_err(db_err("logout-others"))
 }

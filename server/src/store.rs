@@ -53,6 +53,36 @@ pub struct TokenRow {
     pub successor_jti: Option<String>,
 }
 
+/// Where a request came from, as recorded on its session.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// Client IP, as text.
+    pub ip: String,
+    /// User agent, bounded.
+    pub user_agent: String,
+}
+
+/// One active session as the session centre shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: String,
+    /// Started at.
+    pub created_at: i64,
+    /// Last refreshed at (the start, if never refreshed).
+    pub last_used_at: i64,
+    /// Ends at, unless refreshed.
+    pub expires_at: i64,
+    /// IP at login.
+    pub login_ip: String,
+    /// User agent at login.
+    pub login_user_agent: String,
+    /// IP at the last refresh.
+    pub last_ip: String,
+    /// User agent at the last refresh.
+    pub last_user_agent: String,
+}
+
 /// Result of [`rotate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
@@ -155,16 +185,23 @@ async fn insert_token(tx: &mut Transaction<'_, Any>, t: &TokenRow) -> Result<(),
 ///
 /// # Errors
 /// Driver errors.
-pub async fn create_session(pool: &AnyPool, first: &TokenRow) -> Result<(), sqlx::Error> {
+pub async fn create_session(
+    pool: &AnyPool,
+    first: &TokenRow,
+    seen: &Seen,
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
-         VALUES ($1, $2, $3, $3, $4)",
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+         login_ip, login_user_agent, last_ip, last_user_agent) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $5, $6)",
     )
     .bind(&first.session_id)
     .bind(&first.user_id)
     .bind(first.issued_at)
     .bind(first.expires_at)
+    .bind(&seen.ip)
+    .bind(&seen.user_agent)
     .execute(&mut *tx)
     .await?;
     insert_token(&mut tx, first).await?;
@@ -203,6 +240,120 @@ pub async fn token_of_existing_user(
     .await
 }
 
+/// When the session with this id started (for its absolute lifetime).
+///
+/// # Errors
+/// Driver errors.
+pub async fn session_created_at(pool: &AnyPool, id: &str) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(t,)| t))
+}
+
+/// The user's active sessions (not revoked, not expired at `now`), newest first.
+///
+/// # Errors
+/// Driver errors.
+pub async fn user_sessions(
+    pool: &AnyPool,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<SessionInfo>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, created_at, last_used_at, expires_at, login_ip, login_user_agent, \
+         last_ip, last_user_agent FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+         ORDER BY created_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// Revokes the sessions of `user_id` chosen by `which` (`AND ...` over `sessions`, binding
+/// `$3` onwards) and their tokens, in one transaction; returns how many were active.
+async fn revoke_where(
+    pool: &AnyPool,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+    which: &str,
+    arg: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sql = format!(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+         WHERE user_id = $3 AND revoked_at IS NULL {which}"
+    );
+    let mut q = sqlx::query(&sql).bind(now).bind(reason).bind(user_id);
+    if let Some(a) = arg {
+        q = q.bind(a);
+    }
+    let res = q.execute(&mut *tx).await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND session_id IN \
+         (SELECT id FROM sessions WHERE user_id = $2 AND revoked_at = $1 AND revoked_reason = $3)",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(res.rows_affected())
+}
+
+/// Ends one session of `user_id`; `Ok(false)` if it is not theirs or not active (the caller
+/// cannot tell which: another user's id looks unknown).
+///
+/// # Errors
+/// Driver errors.
+pub async fn revoke_own_session(
+    pool: &AnyPool,
+    user_id: &str,
+    session_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    revoke_where(pool, user_id, reason, now, "AND id = $4", Some(session_id))
+        .await
+        .map(|n| n == 1)
+}
+
+/// Ends every session of `user_id` but `keep`; returns how many were active.
+///
+/// # Errors
+/// Driver errors.
+pub async fn revoke_other_sessions(
+    pool: &AnyPool,
+    user_id: &str,
+    keep: &str,
+    reason: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    revoke_where(pool, user_id, reason, now, "AND id <> $4", Some(keep)).await
+}
+
+/// Ends the oldest active sessions of `user_id` beyond the newest `cap`; returns how many.
+///
+/// # Errors
+/// Driver errors.
+pub async fn enforce_session_cap(
+    pool: &AnyPool,
+    user_id: &str,
+    cap: u32,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let keep = format!(
+        "AND id NOT IN (SELECT id FROM sessions WHERE user_id = $3 AND revoked_at IS NULL \
+         ORDER BY created_at DESC, id DESC LIMIT {cap})"
+    );
+    revoke_where(pool, user_id, "session_cap", now, &keep, None).await
+}
+
 /// The session with this id.
 ///
 /// # Errors
@@ -231,15 +382,18 @@ pub async fn rotate(
     old_jti: &str,
     successor: &TokenRow,
     now: i64,
+    seen: &Seen,
 ) -> Result<Rotation, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let touched = sqlx::query(
-        "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
-         WHERE id = $3 AND revoked_at IS NULL",
+        "UPDATE sessions SET last_used_at = $1, expires_at = $2, last_ip = $4, \
+         last_user_agent = $5 WHERE id = $3 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(successor.expires_at)
     .bind(&successor.session_id)
+    .bind(&seen.ip)
+    .bind(&seen.user_agent)
     .execute(&mut *tx)
     .await?;
     if touched.rows_affected() != 1 {

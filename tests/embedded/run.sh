@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Runs rotor-core on an emulated Cortex-M3 (QEMU lm3s6965evb) and reports its footprint.
+# Runs rotor-core on an emulated Cortex-M3 (QEMU lm3s6965evb) and an emulated RISC-V 32 core
+# (QEMU virt) and reports its footprint on each.
 #
 #   tests/embedded/run.sh
 #
-# Installs what it needs on a fresh machine (the thumbv7m-none-eabi target, qemu-system-arm),
-# builds the device test and the flash probes at opt-level "z" with LTO, runs each under QEMU with
-# semihosting, and exits non-zero if any case fails, any probe fails, or QEMU times out.
-# Three builds: the configured one (sha2 compact SHA-256), sha2's default unrolled SHA-256, and
-# rotor-core's `zeroize` feature.
+# Installs what it needs on a fresh machine (the thumbv7m-none-eabi and riscv32imc-unknown-none-elf
+# targets, qemu-system-arm and qemu-system-misc), builds the device test and the flash probes at
+# opt-level "z" with LTO, runs each under QEMU with semihosting, and exits non-zero if any case
+# fails, any probe fails, or QEMU times out. Cortex-M3: three builds, the configured one (sha2
+# compact SHA-256), sha2's default unrolled SHA-256, and rotor-core's `zeroize` feature. RISC-V:
+# the configured build.
 set -euo pipefail
 cd "$(dirname "$0")"
 # Flags from the environment would replace .cargo/config.toml's (linker script, sha2 backend).
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 
-TARGET=thumbv7m-none-eabi
+ARM=thumbv7m-none-eabi
+RISCV=riscv32imc-unknown-none-elf
 QEMU_TIMEOUT=120
 FLASH_TARGET=16384
 STACK_TARGET=2048
@@ -22,22 +25,36 @@ step() { printf '\n--- %s\n' "$*"; }
 
 step "toolchain and QEMU"
 if command -v rustup >/dev/null; then
-  rustup target add "$TARGET" >/dev/null
+  rustup target add "$ARM" "$RISCV" >/dev/null
 fi
-if ! command -v qemu-system-arm >/dev/null; then
+need=()
+command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+command -v qemu-system-riscv32 >/dev/null || need+=(qemu-system-misc)
+if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-arm >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 qemu-system-arm --version | head -n 1
+qemu-system-riscv32 --version | head -n 1
+
+# The emulated machines (the same commands as the runners in .cargo/config.toml).
+qemu_for() {
+  case $1 in
+    "$ARM") echo "qemu-system-arm -cpu cortex-m3 -machine lm3s6965evb -nographic -semihosting-config enable=on,target=native -kernel" ;;
+    "$RISCV") echo "qemu-system-riscv32 -machine virt -cpu rv32 -smp 1 -m 128M -bios none -nographic -semihosting-config enable=on,target=native -kernel" ;;
+  esac
+}
 
 LOG_DIR=$(mktemp -d)
 trap 'rm -rf "$LOG_DIR"' EXIT
 
-# run_elf NAME ELF: runs ELF under QEMU, shows its output, fails the script on a non-zero exit.
+# run_elf NAME TARGET ELF: runs ELF under TARGET's QEMU, shows its output, fails the script on a
+# non-zero exit.
 run_elf() {
-  local name=$1 elf=$2 rc=0
-  timeout "$QEMU_TIMEOUT" qemu-system-arm -cpu cortex-m3 -machine lm3s6965evb -nographic \
-    -semihosting-config enable=on,target=native -kernel "$elf" \
+  local name=$1 target=$2 elf=$3 rc=0
+  local -a qemu
+  read -r -a qemu <<<"$(qemu_for "$target")"
+  timeout "$QEMU_TIMEOUT" "${qemu[@]}" "$elf" \
     >"$LOG_DIR/$name.out" 2>"$LOG_DIR/$name.err" || rc=$?
   cat "$LOG_DIR/$name.out"
   if [ "$rc" -ne 0 ]; then
@@ -67,30 +84,35 @@ stack_bytes() {
   sed -n "s/^$2 peak stack: \([0-9][0-9]*\) bytes.*/\1/p" "$LOG_DIR/$1.out"
 }
 
-# build_and_run LABEL [cargo args...]: builds every binary, runs the device test and the probes.
-# LABEL prefixes the log names. Extra environment (RUSTFLAGS, CARGO_TARGET_DIR) comes from the caller.
+# build_and_run LABEL TARGET [cargo args...]: builds every binary, runs the device test and the
+# probes. LABEL prefixes the log names. Extra environment (RUSTFLAGS, CARGO_TARGET_DIR) comes from
+# the caller.
 build_and_run() {
-  local label=$1
-  shift
-  step "build ($label)"
-  cargo build --release "$@"
-  local dir=${CARGO_TARGET_DIR:-target}/$TARGET/release
-  step "device test ($label)"
-  run_elf "$label-tests" "$dir/rotor-embedded-tests"
-  step "flash probes ($label)"
+  local label=$1 target=$2
+  shift 2
+  step "build ($label, $target)"
+  cargo build --release --locked --target "$target" "$@"
+  local dir=${CARGO_TARGET_DIR:-target}/$target/release
+  step "device test ($label, $target)"
+  run_elf "$label-tests" "$target" "$dir/rotor-embedded-tests"
+  step "flash probes ($label, $target)"
   for probe in probe-base probe-verify probe-sign-verify; do
-    run_elf "$label-$probe" "$dir/$probe"
+    run_elf "$label-$probe" "$target" "$dir/$probe"
   done
 }
 
+# Each build in its own directory under CARGO_TARGET_DIR (default: target).
+TARGET_BASE=${CARGO_TARGET_DIR:-target}
 # The configured build: .cargo/config.toml selects sha2's compact (not unrolled) SHA-256 rounds.
-build_and_run compact
+CARGO_TARGET_DIR=$TARGET_BASE build_and_run compact "$ARM"
 # sha2's default backend, which unrolls the 64 rounds. RUSTFLAGS replaces the config's rustflags.
-RUSTFLAGS='-C link-arg=-Tlink.x' CARGO_TARGET_DIR=target/sha2-unrolled build_and_run unrolled
+RUSTFLAGS='-C link-arg=-Tlink.x' CARGO_TARGET_DIR=$TARGET_BASE/sha2-unrolled build_and_run unrolled "$ARM"
 # Keys wiped on drop.
-CARGO_TARGET_DIR=target/zeroize build_and_run zeroize --features zeroize
+CARGO_TARGET_DIR=$TARGET_BASE/zeroize build_and_run zeroize "$ARM" --features zeroize
+# RISC-V 32, the configured build (sha2 compact rounds).
+CARGO_TARGET_DIR=$TARGET_BASE build_and_run riscv "$RISCV"
 
-step "rotor-core footprint on $TARGET (opt-level z, lto, codegen-units 1)"
+step "rotor-core footprint on $ARM (opt-level z, lto, codegen-units 1)"
 verdict() { if [ "$1" -le "$2" ]; then echo "met"; else echo "NOT met"; fi; }
 for label in compact unrolled zeroize; do
   base=$(image_bytes "$label-probe-base")
@@ -113,4 +135,12 @@ echo "verify peak stack: $vs bytes (target <= $STACK_TARGET: $(verdict "$vs" "$S
 echo "verify_with peak stack: $(stack_bytes compact-tests verify_with) bytes"
 echo "sign peak stack: $(stack_bytes compact-tests sign) bytes"
 echo "verify peak stack (sha2 unrolled rounds): $(stack_bytes unrolled-tests verify) bytes"
-echo "embedded: all device cases and probes passed"
+
+step "rotor-core footprint on $RISCV (opt-level z, lto, codegen-units 1, sha2 compact rounds)"
+base=$(image_bytes riscv-probe-base)
+echo "rotor-core flash: $(( $(image_bytes riscv-probe-sign-verify) - base )) bytes (sign+verify)"
+echo "  of which verify alone: $(( $(image_bytes riscv-probe-verify) - base )) bytes"
+echo "verify peak stack: $(stack_bytes riscv-tests verify) bytes"
+echo "verify_with peak stack: $(stack_bytes riscv-tests verify_with) bytes"
+echo "sign peak stack: $(stack_bytes riscv-tests sign) bytes"
+echo "embedded: all device cases and probes passed on $ARM and $RISCV"

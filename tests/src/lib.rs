@@ -1,12 +1,14 @@
-//! Shared helpers for Rotor's cross-crate tests: base64url and hex codecs, and a way to sign
-//! arbitrary header and payload text with a [`Key`], so malformed-input tables can show the raw
-//! JSON they feed to the verifier while still carrying a valid MAC.
+//! The one set of test fixtures for Rotor's cross-crate tests and the fuzz harness
+//! (`rotor-fuzz-harness` depends on this library): the secrets, base64url and hex codecs, and a
+//! way to sign arbitrary header and payload text with a [`Key`], so malformed-input tables and
+//! fuzz seeds can show the raw JSON they feed to the verifier while still carrying a valid MAC.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rotor_core::{scratch_len, Key};
 
-/// A 40-byte secret shared by tests that need "some valid key".
+/// A 40-byte secret shared by tests that need "some valid key", the fuzz checks and the seed
+/// corpora signed with it (`fuzz/corpus/`: regenerate them after changing it).
 pub const SECRET: &[u8] = b"rotor test secret, forty bytes long!!!!!";
 
 /// A second, different 40-byte secret, for wrong-key checks.
@@ -35,7 +37,7 @@ pub fn unb64(text: &str) -> Vec<u8> {
 /// If `text` has odd length or a non-hex digit (test fixtures only).
 #[must_use]
 pub fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    assert!(text.len().is_multiple_of(2), "odd-length hex {text:?}");
     (0..text.len())
         .step_by(2)
         .map(|i| {
@@ -45,19 +47,45 @@ pub fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// A compact token from already-encoded header and payload segments, with the HS256
-/// signature that `key` gives their signing input (RFC 7515 §5.1).
+/// The HS256 signature segment `key` gives `signing_input` (RFC 7515 §5.1, RFC 7518 §3.2),
+/// computed from [`Key::mac`] rather than by the signer under test.
 #[must_use]
-pub fn sign_segments(key: &Key, header_b64: &str, payload_b64: &str) -> String {
-    let signing_input = format!("{header_b64}.{payload_b64}");
-    let tag = key.mac(signing_input.as_bytes());
-    format!("{signing_input}.{}", b64(tag))
+pub fn signature_for(key: &Key, signing_input: &[u8]) -> String {
+    b64(key.mac(signing_input))
 }
 
-/// A compact token whose header and payload are exactly the given JSON text (whitespace,
-/// escapes, duplicates and all), correctly signed by `key`.
+/// [`sign_segments`] for segments that need not be text (fuzzed bytes).
 #[must_use]
-pub fn forge(key: &Key, header_json: &str, payload_json: &str) -> String {
+pub fn sign_segments_bytes(key: &Key, header_b64: &[u8], payload_b64: &[u8]) -> Vec<u8> {
+    let mut token = Vec::with_capacity(header_b64.len() + payload_b64.len() + 45);
+    token.extend_from_slice(header_b64);
+    token.push(b'.');
+    token.extend_from_slice(payload_b64);
+    let signature = signature_for(key, &token);
+    token.push(b'.');
+    token.extend_from_slice(signature.as_bytes());
+    token
+}
+
+/// A compact token from already-encoded header and payload segments, with the HS256
+/// signature that `key` gives their signing input (RFC 7515 §5.1).
+///
+/// # Panics
+/// Never: text segments and a base64url signature make a text token.
+#[must_use]
+pub fn sign_segments(key: &Key, header_b64: &str, payload_b64: &str) -> String {
+    String::from_utf8(sign_segments_bytes(
+        key,
+        header_b64.as_bytes(),
+        payload_b64.as_bytes(),
+    ))
+    .expect("text segments give a text token")
+}
+
+/// A compact token whose header and payload are exactly the given bytes (whitespace, escapes,
+/// duplicates, invalid UTF-8 and all), correctly signed by `key`.
+#[must_use]
+pub fn forge(key: &Key, header_json: impl AsRef<[u8]>, payload_json: impl AsRef<[u8]>) -> String {
     sign_segments(key, &b64(header_json), &b64(payload_json))
 }
 
@@ -74,6 +102,15 @@ pub fn scratch_for(token: &str) -> Vec<u8> {
 #[must_use]
 pub fn test_key() -> Key {
     Key::new(SECRET).expect("SECRET is 40 bytes")
+}
+
+/// The key for [`OTHER_SECRET`], without a key id.
+///
+/// # Panics
+/// Never: [`OTHER_SECRET`] is 40 bytes.
+#[must_use]
+pub fn other_key() -> Key {
+    Key::new(OTHER_SECRET).expect("OTHER_SECRET is 40 bytes")
 }
 
 /// The repository README's Rust examples, compiled and run as doctests.

@@ -82,14 +82,14 @@ fn main() -> ExitCode {
     let foreign = forge(
         &Key::new(SECRET).expect("key"),
         "{\"typ\":\"JWT\", \"kid\":\"old\", \"alg\":\"HS256\"}",
-        &format!(
+        format!(
             r#"{{"sub":"a\"b\u00e9\ud83d\ude00","iss":"x\\y","exp":{EXP},"x":{{"y":[1,2.5,null,"\n"]}}}}"#
         ),
     );
     let escaped = forge(
         &key,
         r#"{"alg":"HS256","typ":"JWT"}"#,
-        &format!(r#"{{"exp":{EXP},"note":"tab\there \"quoted\" \\ \u0001"}}"#),
+        format!(r#"{{"exp":{EXP},"note":"tab\there \"quoted\" \\ \u0001"}}"#),
     );
     let mut outcomes = Vec::new();
     let mut record = |name, stats, result| {

@@ -10,6 +10,7 @@ mod abuse;
 mod api;
 mod binary;
 mod browser;
+mod centre;
 mod common;
 mod faults;
 mod mount;

@@ -9,6 +9,7 @@ use rocket::http::Status;
 use rotor_server::config::Config;
 use rotor_server::db::{Backend, DbPool};
 use rotor_server::keys::Keys;
+use rotor_server::tokens;
 use sqlx::migrate::Migrator;
 
 use crate::common::*;
@@ -30,17 +31,52 @@ async fn an_existing_session_survives_the_upgrade(db: &TestDb) {
     };
     first_release.run(pool.pool()).await.unwrap();
 
-    // A user and a session as the first release wrote them.
+    // A user and a session as the first release wrote them (its columns only).
     let cfg = Config::from_figment(&figment(&db.url)).unwrap();
     let keys = Keys::from_config(&cfg, false).unwrap();
     let user =
         rotor_server::users::register(&pool, &cfg, "olduser", "old@example.com", PASSWORD.into())
             .await
             .unwrap();
-    let pair =
-        rotor_server::sessions::start(&pool, &cfg, &keys, &user, rotor_server::tokens::now())
-            .await
-            .unwrap();
+    let now = tokens::now();
+    let (sid, jti) = ("s-first-release", "j-first-release");
+    let pair = tokens::sign_pair(
+        &cfg,
+        &keys,
+        &tokens::Issue {
+            sub: &user.id,
+            sid,
+            jti,
+            iat: now,
+            refresh_exp: now + 3600,
+        },
+    )
+    .unwrap();
+    let t = i64::try_from(now).unwrap();
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $3, $4)",
+    )
+    .bind(sid)
+    .bind(&user.id)
+    .bind(t)
+    .bind(t + 3600)
+    .execute(pool.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(jti)
+    .bind(sid)
+    .bind(&user.id)
+    .bind(tokens::fingerprint(&pair.refresh).as_bytes().to_vec())
+    .bind(t)
+    .bind(t + 3600)
+    .execute(pool.pool())
+    .await
+    .unwrap();
     pool.pool().close().await;
 
     // The new release starts on it: migrations run at ignition, the session still works.

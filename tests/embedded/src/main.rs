@@ -1,5 +1,6 @@
-//! rotor-core on a Cortex-M3 (QEMU `lm3s6965evb`): known-answer sign and verify cases, and the
-//! peak stack of `sign`, `verify` and `verify_with`, reported through ARM semihosting.
+//! rotor-core on a Cortex-M3 (QEMU `lm3s6965evb`) or a RISC-V 32 core (QEMU `virt`): known-answer
+//! sign and verify cases, and the peak stack of `sign`, `verify` and `verify_with`, reported
+//! through semihosting.
 //!
 //! Exits with semihosting status 0 when every case passes, 1 on any failure, panic or fault.
 //! `run.sh` builds and runs it; see README.md.
@@ -7,13 +8,14 @@
 #![no_main]
 
 mod flash;
+mod platform;
 mod stack;
 
 use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use cortex_m_rt::{entry, exception, ExceptionFrame};
-use cortex_m_semihosting::{debug, hprintln};
+use platform::semihosting::{debug, hprintln};
+use platform::{entry, exit};
 use rotor_core::{
     ct_eq, sign, verify, verify_with, Claims, Error, Fingerprint, Key, KeyRing, Validation,
 };
@@ -401,7 +403,7 @@ fn custom_claims_borrowed() -> Outcome {
     let signing_input_len = header_len + 1 + body;
     let tag = key.mac(&token_buf[..signing_input_len]);
     token_buf[signing_input_len] = b'.';
-    let sig = Base64UrlUnpadded::encode(&tag, &mut token_buf[signing_input_len + 1..])
+    let sig = Base64UrlUnpadded::encode(tag.as_bytes(), &mut token_buf[signing_input_len + 1..])
         .map_err(|_| Fail::Mismatch("encode signature"))?
         .len();
     let token = core::str::from_utf8(&token_buf[..signing_input_len + 1 + sig])
@@ -613,7 +615,7 @@ fn main() -> ! {
     } else {
         ""
     };
-    hprintln!("rotor-core on thumbv7m-none-eabi{}", zeroize);
+    hprintln!("rotor-core on {}{}", platform::TARGET, zeroize);
     let cases: [Case; 10] = [
         ("rfc7515_a1_verify", rfc7515_a1_verify),
         ("rfc7515_a1_expired", rfc7515_a1_expired),
@@ -646,22 +648,23 @@ fn main() -> ! {
     }
 }
 
-fn exit(status: debug::ExitStatus) -> ! {
-    debug::exit(status);
-    // Only reached without a semihosting host; nothing left to do.
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     hprintln!("PANIC: {}", info);
     exit(debug::EXIT_FAILURE)
 }
 
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+#[cfg(target_arch = "arm")]
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
     hprintln!("HARD FAULT at pc {:#010x}", frame.pc());
+    exit(debug::EXIT_FAILURE)
+}
+
+/// Any trap (illegal instruction, misaligned or faulting access, ...): riscv-rt calls this.
+#[cfg(target_arch = "riscv32")]
+#[export_name = "ExceptionHandler"]
+fn exception_handler(frame: &riscv_rt::TrapFrame) -> ! {
+    hprintln!("EXCEPTION, ra {:#010x}", frame.ra);
     exit(debug::EXIT_FAILURE)
 }

@@ -1,6 +1,7 @@
 //! Peak stack use of a call, measured by painting the free stack and finding the high-water mark.
 //!
-//! The device runs one thread on the main stack (MSP) with no interrupts enabled, so nothing but
+//! The device runs one thread on the main stack (MSP on the Cortex-M3, the one hart's stack on
+//! RISC-V) with no interrupts enabled, so nothing but
 //! the measured call writes below the stack pointer while a measurement runs.
 
 use core::ptr::{addr_of, read_volatile, write_volatile};
@@ -11,7 +12,13 @@ const PAINT: u32 = 0xC5AC_CE55;
 
 extern "C" {
     // cortex-m-rt's `link.x`: the lowest address the stack may grow down to (end of .bss/.uninit).
-    static _stack_end: u32;
+    #[cfg(target_arch = "arm")]
+    #[link_name = "_stack_end"]
+    static STACK_END: u32;
+    // riscv-rt's `link.x`: the bottom of the stack region (after .bss, .uninit and an empty heap).
+    #[cfg(target_arch = "riscv32")]
+    #[link_name = "__estack"]
+    static STACK_END: u32;
 }
 
 /// What a measurement found.
@@ -30,7 +37,7 @@ pub struct Usage {
 #[inline(never)]
 pub fn measure(f: &mut dyn FnMut()) -> Usage {
     let lowest = (addr_of_stack_end() + 3) & !3;
-    let top = cortex_m::register::msp::read() as usize;
+    let top = crate::platform::stack_pointer();
 
     // Paint [lowest, top). Nothing lives below the stack pointer, and this loop keeps its state in
     // registers and in this function's frame, which is above `top`.
@@ -65,5 +72,5 @@ fn trampoline(f: &mut dyn FnMut()) {
 
 fn addr_of_stack_end() -> usize {
     // Only the symbol's address is taken.
-    addr_of!(_stack_end) as usize
+    addr_of!(STACK_END) as usize
 }

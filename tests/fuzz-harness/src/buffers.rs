@@ -36,6 +36,15 @@ pub fn check(data: &[u8]) {
     let key = input.key();
     let claims = input.claims();
     let mut big = vec![0u8; input.token_len_bound()];
+    if !input.dates_in_range() {
+        // A date above `i64::MAX` is never signed: verifiers refuse it (RFC 7519 §2 NumericDate).
+        assert_eq!(
+            sign(&key, &claims, &mut big).map(|_| ()),
+            Err(Error::InvalidClaims),
+            "signed a date above i64::MAX: {claims:?}"
+        );
+        return;
+    }
     let token = sign(&key, &claims, &mut big)
         .unwrap_or_else(|e| panic!("sign failed within a sufficient buffer: {e}"))
         .to_owned();

@@ -9,11 +9,7 @@ use rotor_core::{Claims, Key, RegisteredClaims};
 use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-/// The secret every check signs with (40 bytes, above the RFC 7518 §3.2 minimum of 32).
-pub const SECRET: &[u8] = b"rotor fuzz secret, forty bytes long!!!!!";
-
-/// A different secret: a token accepted under [`SECRET`] must be refused under this one.
-pub const OTHER_SECRET: &[u8] = b"another fuzz secret, forty bytes long!!!";
+pub use rotor_tests::{b64, other_key, signature_for, OTHER_SECRET, SECRET};
 
 /// Key id of the first key in [`ring`].
 pub const KID_1: &str = "k1";
@@ -22,21 +18,9 @@ pub const KID_1: &str = "k1";
 pub const KID_2: &str = "k2";
 
 /// The key for [`SECRET`], without a key id.
-///
-/// # Panics
-/// Never: [`SECRET`] is 40 bytes.
 #[must_use]
 pub fn key() -> Key {
-    Key::new(SECRET).expect("SECRET is 40 bytes")
-}
-
-/// The key for [`OTHER_SECRET`], without a key id.
-///
-/// # Panics
-/// Never: [`OTHER_SECRET`] is 40 bytes.
-#[must_use]
-pub fn other_key() -> Key {
-    Key::new(OTHER_SECRET).expect("OTHER_SECRET is 40 bytes")
+    rotor_tests::test_key()
 }
 
 /// Three keys as a verifier with rotated secrets holds them: [`KID_1`] and [`KID_2`] over
@@ -53,43 +37,20 @@ pub fn ring() -> [Key; 3] {
     ]
 }
 
-/// Canonical unpadded base64url (RFC 7515 §2).
-#[must_use]
-pub fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// Decodes canonical unpadded base64url; `None` if `text` is not that.
 #[must_use]
 pub fn unb64(text: &[u8]) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
-/// The HS256 signature segment `key` gives `signing_input` (RFC 7515 §5.1, RFC 7518 §3.2),
-/// computed from [`Key::mac`] rather than by the signer under test.
-#[must_use]
-pub fn signature_for(key: &Key, signing_input: &[u8]) -> String {
-    b64(key.mac(signing_input))
-}
-
 /// A compact token from two already-encoded segments, correctly signed by `key`.
-#[must_use]
-pub fn sign_segments(key: &Key, header_b64: &[u8], payload_b64: &[u8]) -> Vec<u8> {
-    let mut token = Vec::with_capacity(header_b64.len() + payload_b64.len() + 45);
-    token.extend_from_slice(header_b64);
-    token.push(b'.');
-    token.extend_from_slice(payload_b64);
-    let signature = signature_for(key, &token);
-    token.push(b'.');
-    token.extend_from_slice(signature.as_bytes());
-    token
-}
+pub use rotor_tests::sign_segments_bytes as sign_segments;
 
 /// A compact token whose header and payload are exactly these bytes (not necessarily JSON),
 /// correctly signed by `key`.
 #[must_use]
 pub fn forge(key: &Key, header: &[u8], payload: &[u8]) -> Vec<u8> {
-    sign_segments(key, b64(header).as_bytes(), b64(payload).as_bytes())
+    rotor_tests::forge(key, header, payload).into_bytes()
 }
 
 /// The three segments of a compact token, if it has exactly two dots.
@@ -253,6 +214,16 @@ impl ClaimsInput {
             iat: self.iat,
             jti: self.jti.as_deref(),
         }
+    }
+
+    /// Whether every date is a NumericDate `rotor-core` signs and accepts (at most `i64::MAX`);
+    /// signing [`Claims`] with a larger one must fail with `InvalidClaims`.
+    #[must_use]
+    pub fn dates_in_range(&self) -> bool {
+        [self.exp, self.nbf, self.iat]
+            .iter()
+            .flatten()
+            .all(|&d| i64::try_from(d).is_ok())
     }
 
     /// The signing key: [`SECRET`] with the fuzzer's key id when it is a valid one.

@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::common::{self, assert_claims_match, has_duplicate_member, nesting_depth};
 use crate::verify::permissive;
 
-/// Deepest nesting `rotor-core` accepts (its `json::MAX_DEPTH`, not public).
-pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting `rotor-core` accepts ([`rotor_core::MAX_DEPTH`]).
+pub const MAX_DEPTH: usize = rotor_core::MAX_DEPTH as usize;
 
 /// A caller's claims type: a borrowed string, numbers, a flag and a bounded list, all optional,
 /// so `verify_with` runs serde-json-core over the payload.
@@ -43,7 +43,7 @@ pub fn check(data: &[u8]) {
     let split = usize::from(*split).min(rest.len());
     let (header, payload) = rest.split_at(split);
     let key = common::key();
-    let token = if mode % 2 == 0 {
+    let token = if mode.is_multiple_of(2) {
         common::forge(&key, header, payload)
     } else {
         common::sign_segments(&key, header, payload)
@@ -53,7 +53,7 @@ pub fn check(data: &[u8]) {
     };
     let mut scratch = vec![0u8; scratch_len(token.len())];
     let result = inspect(&token, &mut scratch);
-    if mode % 2 == 0 {
+    if mode.is_multiple_of(2) {
         match result {
             Ok(parts) => {
                 canonical_matches(header, parts.header, "header");

@@ -32,11 +32,11 @@ pub const SUBJECT: &str = "42";
 /// Header members `rotor-core` does not use and so does not look at; `jsonwebtoken` parses them
 /// into typed fields and refuses the token when one is ill-typed.
 pub const IGNORED_HEADER_MEMBERS: &[&str] = &[
-    "cty", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "enc", "zip", "url", "nonce",
+    "cty", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "url", "nonce",
 ];
 
-/// Most header members `rotor-core` accepts (its `header::MAX_HEADER_MEMBERS`, not public).
-pub const MAX_HEADER_MEMBERS: usize = 32;
+/// Most header members `rotor-core` accepts.
+pub use rotor_core::MAX_HEADER_MEMBERS;
 
 /// A deliberate difference from `jsonwebtoken`, with its reason. `fuzz/README.md` lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +47,9 @@ pub enum Deliberate {
     /// Stricter: `crit` is refused, and `b64` unless `true`: no extension is understood
     /// (RFC 7515 §4.1.11 "MUST reject", RFC 7797 §3). `jsonwebtoken` ignores both.
     Critical,
+    /// Stricter: a header with `enc` or `zip` is a JWE header (RFC 7516 §9, §4.1.3) and is
+    /// refused; `jsonwebtoken` reads both into its `Header` and verifies the token as a JWS.
+    Jwe,
     /// Stricter: `kid` selects the key; a token naming a key id the verifier does not hold is
     /// refused (RFC 7515 §4.1.4). `jsonwebtoken` ignores `kid`.
     KeyId,
@@ -54,9 +57,10 @@ pub enum Deliberate {
     /// unique, and a parser MUST either reject duplicates or keep only the last; `serde_json`
     /// keeps the last for members it stores as a map and refuses repeats of struct fields.
     Duplicate,
-    /// Stricter: `exp`, `nbf`, `iat` must be non-negative integers that fit in 64 bits. RFC 7519
-    /// §2 allows fractions; `rotor-core` is `no_std` integer-only and fails closed rather than
-    /// rounding as `jsonwebtoken` does, and refuses `null` or ill-typed dates it would ignore.
+    /// Stricter: `exp`, `nbf`, `iat` must be integers from 0 to `i64::MAX`. RFC 7519 §2 allows
+    /// fractions; `rotor-core` is `no_std` integer-only and fails closed rather than rounding as
+    /// `jsonwebtoken` does, refuses `null` or ill-typed dates it would ignore, and refuses dates
+    /// above `i64::MAX` that a verifier with signed 64-bit time would misread.
     NumericDate,
     /// Stricter: `iss`, `sub`, `jti` must be strings and `aud` a string or array of strings
     /// (RFC 7519 §4.1.1–4.1.3, §4.1.7). `jsonwebtoken` skips ill-typed claims it is not asked
@@ -204,7 +208,7 @@ pub fn judge(data: &[u8]) -> Verdict {
     };
     let policy = Policy::from_byte(*policy);
     let now = unix_now();
-    let token = if mode % 2 == 0 {
+    let token = if mode.is_multiple_of(2) {
         let Some((&split, rest)) = rest.split_first() else {
             return Verdict::Skipped;
         };
@@ -306,11 +310,15 @@ impl Facts {
                     || header.get("b64").is_some_and(|b| *b != Value::Bool(true)),
                 Deliberate::Critical,
             ),
+            Error::JweHeader => holds(
+                header.get("enc").is_some() || header.get("zip").is_some(),
+                Deliberate::Jwe,
+            ),
             Error::UnknownKeyId => holds(header.get("kid").is_some(), Deliberate::KeyId),
             Error::InvalidNumericDate => holds(
                 ["exp", "nbf", "iat"]
                     .iter()
-                    .any(|n| claim(n).is_some_and(|v| !v.is_u64())),
+                    .any(|n| claim(n).is_some_and(|v| v.as_i64().is_none_or(|d| d < 0))),
                 Deliberate::NumericDate,
             ),
             Error::InvalidClaims => holds(

@@ -13,6 +13,7 @@ pub mod common;
 pub mod decode_parts;
 pub mod differential;
 pub mod roundtrip;
+pub mod seeds;
 pub mod verify;
 
 /// A property check over raw fuzzer bytes; panics when the property breaks.

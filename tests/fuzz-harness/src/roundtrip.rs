@@ -28,6 +28,15 @@ pub fn check(data: &[u8]) {
     let key = input.claims.key();
     let claims = input.claims.claims();
     let mut buf = vec![0u8; input.claims.token_len_bound()];
+    if !input.claims.dates_in_range() {
+        // A date above `i64::MAX` is never signed: verifiers refuse it (RFC 7519 §2 NumericDate).
+        assert_eq!(
+            sign(&key, &claims, &mut buf).map(|_| ()),
+            Err(rotor_core::Error::InvalidClaims),
+            "signed a date above i64::MAX: {claims:?}"
+        );
+        return;
+    }
     let token = sign(&key, &claims, &mut buf)
         .unwrap_or_else(|e| panic!("sign failed within a sufficient buffer: {e} for {claims:?}"));
 

@@ -122,6 +122,12 @@ fn accepted(
         header.get("crit").is_none(),
         "{context}: accepted a crit header (RFC 7515 §4.1.11)"
     );
+    for jwe in ["enc", "zip"] {
+        assert!(
+            header.get(jwe).is_none(),
+            "{context}: accepted a JWE header with {jwe} (RFC 7516 §9, §4.1.3)"
+        );
+    }
     // Numbers beyond f64 range are valid JSON that serde_json refuses: nothing to compare then.
     if let Ok(payload) = serde_json::from_str::<Value>(parts.payload) {
         assert!(payload.is_object(), "{context}: payload is not an object");
@@ -129,6 +135,12 @@ fn accepted(
     }
 
     let c = &ok.claims;
+    for (name, t) in [("exp", c.exp), ("nbf", c.nbf), ("iat", c.iat)] {
+        assert!(
+            t.is_none_or(|t| i64::try_from(t).is_ok()),
+            "{context}: accepted {name} {t:?} above i64::MAX"
+        );
+    }
     let leeway = validation.leeway;
     if validation.require_exp {
         assert!(c.exp.is_some(), "{context}: accepted without exp");

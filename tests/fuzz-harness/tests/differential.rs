@@ -32,6 +32,11 @@ fn each_deliberate_difference_is_seen_on_its_seed() {
         ("dup-unknown", Deliberate::Duplicate),
         ("exp-float", Deliberate::NumericDate),
         ("exp-exponent", Deliberate::NumericDate),
+        ("exp-2-pow-63", Deliberate::NumericDate),
+        ("exp-u64-max", Deliberate::NumericDate),
+        ("iat-2-pow-63", Deliberate::NumericDate),
+        ("jwe-enc", Deliberate::Jwe),
+        ("jwe-zip", Deliberate::Jwe),
         ("sub-number", Deliberate::ClaimType),
         ("iss-array", Deliberate::ClaimType),
         ("aud-number", Deliberate::ClaimType),
@@ -71,6 +76,9 @@ fn the_libraries_agree_elsewhere() {
         ("dup-alg", Verdict::BothRefuse),
         ("dup-exp", Verdict::BothRefuse),
         ("exp-u64-overflow", Verdict::BothRefuse),
+        ("exp-i64-max", Verdict::BothAccept),
+        ("nbf-u64-max", Verdict::BothRefuse), // jsonwebtoken: not valid yet
+        ("jwe-dir", Verdict::BothRefuse),
         ("lone-surrogate", Verdict::BothRefuse),
         ("raw-rfc7515-a1", Verdict::BothRefuse), // signed with the RFC's key, not ours
     ];

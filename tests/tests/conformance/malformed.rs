@@ -19,7 +19,7 @@ fn ok_payload() -> String {
 }
 
 fn valid_token() -> String {
-    forge(&test_key(), HEADER, &ok_payload())
+    forge(&test_key(), HEADER, ok_payload())
 }
 
 /// Segments of the valid token.
@@ -86,7 +86,7 @@ fn structure() {
 /// Adds `=` padding to a multiple of four characters.
 fn padded(seg: &str) -> String {
     let mut s = seg.to_owned();
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s
@@ -218,6 +218,19 @@ fn header() {
             Err(Error::UnsupportedCritical),
         ),
         (r#"{"alg":"HS256","b64":true}"#, Ok(())),
+        // RFC 7516 §9: a header with `enc` is a JWE; `zip` is a JWE parameter (RFC 7516 §4.1.3).
+        (r#"{"alg":"HS256","enc":"A256GCM"}"#, Err(Error::JweHeader)),
+        (
+            r#"{"alg":"dir","enc":"A128CBC-HS256"}"#,
+            Err(Error::JweHeader),
+        ),
+        (r#"{"alg":"HS256","zip":"DEF"}"#, Err(Error::JweHeader)),
+        (r#"{"alg":"HS256","enc":null}"#, Err(Error::JweHeader)),
+        (
+            r#"{"alg":"HS256","\u0065nc":"A128GCM"}"#,
+            Err(Error::JweHeader),
+        ),
+        (r#"{"alg":"HS256","ENC":"A128GCM"}"#, Ok(())),
         // RFC 7515 §4: member names are unique, compared after decoding escapes.
         (
             r#"{"alg":"HS256","alg":"HS256"}"#,
@@ -422,7 +435,10 @@ type DateCase = (String, u64, u64, bool, Result<(), Error>);
 
 #[test]
 fn numeric_dates() {
-    let max = u64::MAX;
+    // The largest NumericDate accepted (dates are read as non-negative `i64` seconds).
+    let max = i64::MAX.unsigned_abs();
+    let two_63 = max + 1;
+    let u64_max = u64::MAX;
     // (payload, leeway, now, require_exp, expected); RFC 7519 §4.1.4–4.1.6 and §2.
     let table: Vec<DateCase> = vec![
         (format!(r#"{{"exp":{}}}"#, NOW + 1), 0, NOW, true, Ok(())),
@@ -453,10 +469,60 @@ fn numeric_dates() {
         (format!(r#"{{"exp":{max}}}"#), max, max - 1, true, Ok(())),
         (
             format!(r#"{{"exp":{max}}}"#),
-            max,
+            0,
             max,
             true,
             Err(Error::Expired),
+        ),
+        (
+            format!(r#"{{"exp":{max}}}"#),
+            u64_max,
+            u64_max,
+            true,
+            Err(Error::Expired),
+        ),
+        // Above `i64::MAX`: 2^63 and `u64::MAX` are not NumericDates a verifier accepts.
+        (
+            format!(r#"{{"exp":{two_63}}}"#),
+            0,
+            NOW,
+            true,
+            Err(Error::InvalidNumericDate),
+        ),
+        (
+            format!(r#"{{"exp":{u64_max}}}"#),
+            0,
+            NOW,
+            true,
+            Err(Error::InvalidNumericDate),
+        ),
+        (
+            format!(r#"{{"exp":{EXP},"nbf":{two_63}}}"#),
+            0,
+            NOW,
+            true,
+            Err(Error::InvalidNumericDate),
+        ),
+        (
+            format!(r#"{{"exp":{EXP},"nbf":{u64_max}}}"#),
+            0,
+            NOW,
+            true,
+            Err(Error::InvalidNumericDate),
+        ),
+        (
+            format!(r#"{{"exp":{EXP},"iat":{two_63}}}"#),
+            0,
+            NOW,
+            true,
+            Err(Error::InvalidNumericDate),
+        ),
+        (
+            format!(r#"{{"exp":{EXP},"iat":{u64_max}}}"#),
+            0,
+            NOW,
+            true,
+            Err(Error::InvalidNumericDate),
         ),
         (format!(r#"{{"exp":{}}}"#, NOW + 1), max, NOW, true, Ok(())),
         (
@@ -882,7 +948,7 @@ fn token_size_limit() {
     let token = forge(
         &keys[0],
         HEADER,
-        &format!(r#"{{"exp":{EXP},"pad":"{big_claim}"}}"#),
+        format!(r#"{{"exp":{EXP},"pad":"{big_claim}"}}"#),
     );
     assert_eq!(
         run(&token, &keys, &Validation::new(), NOW),

@@ -52,7 +52,8 @@ fn arb() -> impl Strategy<Value = Arb> {
             any::<bool>(),
         ),
         prop::collection::vec(text(16), 0..=4),
-        (NOW + 1)..=u64::MAX,
+        // NumericDates are read as non-negative `i64` seconds.
+        (NOW + 1)..=i64::MAX.unsigned_abs(),
         prop::option::of(0..=NOW),
         prop::option::of(0..=NOW),
     )
@@ -131,7 +132,8 @@ proptest! {
     #[test]
     fn registered_claims_round_trip(
         iss in text(16), sub in text(16), aud in text(16), jti in text(16),
-        exp in (NOW + 1)..=u64::MAX, nbf in 0..=NOW, iat in 0..=NOW,
+        exp in // NumericDates are read as non-negative `i64` seconds.
+        (NOW + 1)..=i64::MAX.unsigned_abs(), nbf in 0..=NOW, iat in 0..=NOW,
     ) {
         let key = Key::with_kid(SECRET, "kid-1").expect("key");
         let claims = Claims {
@@ -242,7 +244,8 @@ fn member() -> impl Strategy<Value = Member> {
         any::<bool>(),
         json_value(),
         text(12),
-        (NOW + 1)..=u64::MAX,
+        // NumericDates are read as non-negative `i64` seconds.
+        (NOW + 1)..=i64::MAX.unsigned_abs(),
         0..=NOW,
     )
         .prop_map(|(name, escaped_name, any_value, s, future, past)| {

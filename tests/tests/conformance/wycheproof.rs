@@ -79,7 +79,7 @@ fn wycheproof_hmac_sha256() {
             let mac = Key::new(&key)
                 .unwrap_or_else(|e| panic!("tcId {}: key refused: {e}", v.tc_id))
                 .mac(&msg);
-            let computed = &mac[..tag.len()];
+            let computed = &mac.as_bytes()[..tag.len()];
             assert_eq!(
                 computed == tag.as_slice(),
                 valid,
@@ -87,7 +87,7 @@ fn wycheproof_hmac_sha256() {
                 v.tc_id,
                 group.tag_size
             );
-            if tag.len() == mac.len() {
+            if tag.len() == mac.as_bytes().len() {
                 counts.run += 1;
                 counts.run_invalid += usize::from(!valid);
             } else {

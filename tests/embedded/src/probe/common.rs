@@ -6,8 +6,8 @@
 
 use core::hint::black_box;
 
-use cortex_m_rt::{exception, ExceptionFrame};
-use cortex_m_semihosting::{debug, hio};
+use crate::platform::exit;
+use crate::platform::semihosting::{debug, hio};
 
 /// Key of RFC 7515 Appendix A.1 (the JWK `k`, decoded).
 pub const SECRET: [u8; 64] = [
@@ -73,21 +73,23 @@ pub fn finish(name: &[u8], ok: bool) -> ! {
     })
 }
 
-fn exit(status: debug::ExitStatus) -> ! {
-    debug::exit(status);
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     print(b"PANIC\n");
     exit(debug::EXIT_FAILURE)
 }
 
-#[exception]
-unsafe fn HardFault(_: &ExceptionFrame) -> ! {
+#[cfg(target_arch = "arm")]
+#[cortex_m_rt::exception]
+unsafe fn HardFault(_: &cortex_m_rt::ExceptionFrame) -> ! {
     print(b"HARD FAULT\n");
+    exit(debug::EXIT_FAILURE)
+}
+
+/// Any trap: riscv-rt calls this.
+#[cfg(target_arch = "riscv32")]
+#[export_name = "ExceptionHandler"]
+fn exception_handler(_: &riscv_rt::TrapFrame) -> ! {
+    print(b"EXCEPTION\n");
     exit(debug::EXIT_FAILURE)
 }

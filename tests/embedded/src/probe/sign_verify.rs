@@ -5,10 +5,13 @@
 mod common;
 #[path = "../flash.rs"]
 mod flash;
+#[allow(dead_code)] // The probes use start-up and exit only.
+#[path = "../platform.rs"]
+mod platform;
 
 use core::hint::black_box;
 
-use cortex_m_rt::entry;
+use platform::entry;
 use rotor_core::{sign, verify, Claims, Key, Validation};
 
 #[entry]

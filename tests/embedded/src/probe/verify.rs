@@ -6,8 +6,11 @@
 mod common;
 #[path = "../flash.rs"]
 mod flash;
+#[allow(dead_code)] // The probes use start-up and exit only.
+#[path = "../platform.rs"]
+mod platform;
 
-use cortex_m_rt::entry;
+use platform::entry;
 use rotor_core::{verify, Key, Validation};
 
 #[entry]
