@@ -84,6 +84,36 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every variant, in declaration order: for tools that list the kinds (`kind()`), such as
+    /// a command line's help text.
+    pub const ALL: &'static [Error] = &[
+        Self::Malformed,
+        Self::TooLarge,
+        Self::InvalidBase64,
+        Self::InvalidJson,
+        Self::DuplicateMember,
+        Self::UnsupportedAlgorithm,
+        Self::UnsupportedType,
+        Self::UnsupportedCritical,
+        Self::JweHeader,
+        Self::UnknownKeyId,
+        Self::BadSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuedInFuture,
+        Self::MissingClaim,
+        Self::InvalidIssuer,
+        Self::InvalidAudience,
+        Self::InvalidSubject,
+        Self::InvalidNumericDate,
+        Self::InvalidClaims,
+        Self::BufferTooSmall,
+        Self::WeakKey,
+        Self::InvalidKeyId,
+        Self::KeyRingFull,
+        Self::DuplicateKeyId,
+    ];
+
     /// A stable snake_case name for the variant, e.g. `"bad_signature"`.
     #[must_use]
     pub const fn kind(self) -> &'static str {
@@ -152,3 +182,48 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// An exhaustive match: a new variant does not compile until it has a position here, and
+    /// the test below fails until [`Error::ALL`] lists it there.
+    fn position(e: Error) -> usize {
+        match e {
+            Error::Malformed => 0,
+            Error::TooLarge => 1,
+            Error::InvalidBase64 => 2,
+            Error::InvalidJson => 3,
+            Error::DuplicateMember => 4,
+            Error::UnsupportedAlgorithm => 5,
+            Error::UnsupportedType => 6,
+            Error::UnsupportedCritical => 7,
+            Error::JweHeader => 8,
+            Error::UnknownKeyId => 9,
+            Error::BadSignature => 10,
+            Error::Expired => 11,
+            Error::NotYetValid => 12,
+            Error::IssuedInFuture => 13,
+            Error::MissingClaim => 14,
+            Error::InvalidIssuer => 15,
+            Error::InvalidAudience => 16,
+            Error::InvalidSubject => 17,
+            Error::InvalidNumericDate => 18,
+            Error::InvalidClaims => 19,
+            Error::BufferTooSmall => 20,
+            Error::WeakKey => 21,
+            Error::InvalidKeyId => 22,
+            Error::KeyRingFull => 23,
+            Error::DuplicateKeyId => 24,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_variant_once_in_order() {
+        for (i, e) in Error::ALL.iter().enumerate() {
+            assert_eq!(position(*e), i, "{}", e.kind());
+        }
+        assert_eq!(Error::ALL.len(), 25);
+    }
+}

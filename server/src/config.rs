@@ -308,7 +308,7 @@ impl Config {
             }
             Err(std::env::VarError::NotPresent) => {}
         }
-        let mut cfg: Self = figment.extract().map_err(Box::new)?;
+        let mut cfg: Self = figment.extract().map_err(|e| Box::new(redacted(e)))?;
         cfg.base_path = normalise_path(&cfg.base_path);
         cfg.cors_origins = cfg
             .cors_origins
@@ -342,6 +342,29 @@ impl Config {
             .leeway(self.token_leeway)
             .max_token_len(self.max_token_len)
     }
+}
+
+/// The same errors, without the value of any secret: figment's messages quote the offending
+/// value ("found integer 1234…"), which for a secret key would put it in the log (OWASP Logging
+/// Cheat Sheet: never log secrets).
+fn redacted(err: rocket::figment::Error) -> rocket::figment::Error {
+    use rocket::figment::error::Kind;
+    let lines: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if !key.contains("secret") {
+                return e.to_string();
+            }
+            match &e.kind {
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                    format!("invalid value for `{key}` (value not shown): expected {expected}")
+                }
+                _ => format!("invalid value for `{key}` (value not shown)"),
+            }
+        })
+        .collect();
+    rocket::figment::Error::from(lines.join("; "))
 }
 
 /// `/`, or the path with one leading and no trailing `/`.
@@ -556,6 +579,31 @@ mod tests {
             ..Config::default()
         };
         assert!(check(&cfg, true).unwrap_err().contains("password hashing"));
+    }
+
+    #[test]
+    fn configuration_errors_never_show_a_secret() {
+        let digits = "98765432109876543210987654321098765";
+        let figment = Figment::new()
+            .merge(("access_token_secret", 9.876_543_210_987_654e34))
+            .merge((
+                "refresh_token_previous_secrets",
+                vec![98_765_432_109_876_u64],
+            ));
+        let err = Config::from_figment(&figment).unwrap_err().to_string();
+        assert!(
+            err.contains("access_token_secret") && err.contains("value not shown"),
+            "{err}"
+        );
+        assert!(err.contains("quote it"), "{err}");
+        for leak in ["9876", "98765432109876", digits] {
+            assert!(!err.contains(leak), "{leak} in {err}");
+        }
+        // Other keys keep figment's full message.
+        let err = Config::from_figment(&Figment::new().merge(("token_leeway", "soon")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("soon"), "{err}");
     }
 
     #[test]

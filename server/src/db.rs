@@ -103,6 +103,28 @@ impl std::error::Error for DbError {
     }
 }
 
+/// Creates the SQLite file readable and writable by its owner only (0600) if it does not
+/// exist yet; SQLite gives the `-wal` and `-shm` files the database file's permissions. An
+/// existing file keeps the permissions it has. (It holds password hashes and session data:
+/// OWASP Password Storage Cheat Sheet; ASVS 5.0 V13 "protect stored secrets".)
+fn create_private(path: &std::path::Path) -> Result<(), DbError> {
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
+        return Ok(());
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(DbError::Config(format!(
+            "cannot create the SQLite file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// The connection pool and the back end it talks to.
 #[derive(Debug, Clone)]
 pub struct DbPool {
@@ -147,8 +169,9 @@ impl DbPool {
             // Create the file and switch it to WAL once, on a connection of its own: the journal
             // mode is stored in the file, and changing it needs a lock that the busy timeout
             // cannot wait for (sqlx `SqliteConnectOptions::journal_mode`).
-            let opts = SqliteConnectOptions::from_str(&url)
-                .map_err(DbError::Sqlx)?
+            let opts = SqliteConnectOptions::from_str(&url).map_err(DbError::Sqlx)?;
+            create_private(opts.get_filename())?;
+            let opts = opts
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_millis(busy_ms));

@@ -100,6 +100,21 @@ impl Keys {
         if access.expose() == refresh.expose() {
             return Err("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must differ".into());
         }
+        // The rings are disjoint: a secret that signs one kind of token never verifies the
+        // other (RFC 8725 §3.12, mutually exclusive validation rules for different kinds).
+        let access_all: Vec<&Secret> = std::iter::once(&access)
+            .chain(&cfg.access_token_previous_secrets)
+            .collect();
+        let shared = std::iter::once(&refresh)
+            .chain(&cfg.refresh_token_previous_secrets)
+            .any(|r| access_all.iter().any(|a| a.expose() == r.expose()));
+        if shared {
+            return Err(
+                "a secret is in both the access and the refresh key ring (current or previous): \
+                 the two rings must share no secret"
+                    .into(),
+            );
+        }
         Ok(Self {
             access: ring(
                 "ACCESS_TOKEN_SECRET",
@@ -138,7 +153,16 @@ mod tests {
             .unwrap_err()
             .contains("must differ"));
         cfg.refresh_token_secret = Some(Secret::new("b".repeat(32)));
+        cfg.refresh_token_previous_secrets = vec![Secret::new("a".repeat(32))];
+        assert!(Keys::from_config(&cfg, true)
+            .unwrap_err()
+            .contains("both the access and the refresh key ring"));
         cfg.refresh_token_previous_secrets = vec![Secret::new("c".repeat(40))];
+        cfg.access_token_previous_secrets = vec![Secret::new("b".repeat(32))];
+        assert!(Keys::from_config(&cfg, true)
+            .unwrap_err()
+            .contains("both the access and the refresh key ring"));
+        cfg.access_token_previous_secrets = Vec::new();
         let keys = Keys::from_config(&cfg, false).unwrap();
         assert!(!keys.ephemeral);
         assert_eq!(keys.refresh.as_ref().len(), 2);

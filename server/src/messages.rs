@@ -45,6 +45,8 @@ pub const ALL_FIELDS_REQUIRED: &str = "All fields are required";
 pub const USER_EXISTS: &str = "User with email or username already exists";
 /// `POST /login`: neither `email` nor `username`.
 pub const LOGIN_REQUIRED: &str = "username or email is required";
+/// `POST /login`: a login name with a control character (or longer than any address).
+pub const INVALID_LOGIN: &str = "username or email is not valid";
 /// `POST /login`: no password.
 pub const PASSWORD_REQUIRED: &str = "Password is required";
 /// A password longer than the hashing bound.

@@ -119,6 +119,9 @@ pub async fn login(
         .or_else(|| required(b.username))
         .ok_or_else(|| ApiError::bad_request(msg::LOGIN_REQUIRED))?
         .to_lowercase();
+    if !users::valid_login(&login) {
+        return Err(ApiError::bad_request(msg::INVALID_LOGIN));
+    }
     let password = b
         .password
         .filter(|p| !p.is_empty())
@@ -325,7 +328,9 @@ pub async fn end_session(
     db: &State<Db>,
 ) -> Answer<Value> {
     let auth = auth?;
-    if !sessions::end_own(db, &auth.user.id, id, tokens::now()).await? {
+    // Session ids are this service's own random hex: anything else names no session.
+    let plausible = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !plausible || !sessions::end_own(db, &auth.user.id, id, tokens::now()).await? {
         return Err(ApiError::new(Status::NotFound, msg::NOT_FOUND));
     }
     Ok(ApiResponse::ok(json!({}), msg::SESSION_ENDED))

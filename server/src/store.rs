@@ -134,6 +134,35 @@ pub async fn user_by_login(pool: &AnyPool, login: &str) -> Result<Option<UserRow
     .await
 }
 
+/// The user with this lower-cased e-mail address (the command line's `--email`).
+///
+/// # Errors
+/// Driver errors.
+pub async fn user_by_email(pool: &AnyPool, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, username, email, password_hash, created_at FROM users WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The user with this lower-cased user name (the command line's `--username`).
+///
+/// # Errors
+/// Driver errors.
+pub async fn user_by_username(
+    pool: &AnyPool,
+    username: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, username, email, password_hash, created_at FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await
+}
+
 /// The user with this id.
 ///
 /// # Errors

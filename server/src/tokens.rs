@@ -70,11 +70,27 @@ struct OutClaims<'a> {
     jti: &'a str,
     iat: u64,
     exp: u64,
+    /// `"access"` or `"refresh"`: the token's purpose, checked on every verification (RFC 8725
+    /// §3.12), so an access token never passes as a refresh token or the reverse, even under
+    /// one secret.
+    token_use: &'a str,
 }
 
 #[derive(Deserialize)]
 struct SessionClaim<'a> {
     sid: &'a str,
+    /// Absent in tokens issued before the claim existed: accepted, since their rings are
+    /// disjoint (see [`crate::keys::Keys::from_config`]).
+    token_use: Option<&'a str>,
+}
+
+impl TokenKind {
+    fn token_use(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
 }
 
 /// An access and refresh token issued together.
@@ -143,9 +159,11 @@ pub fn sign_pair(cfg: &Config, keys: &Keys, issue: &Issue<'_>) -> Result<Pair, T
         jti: issue.jti,
         iat: issue.iat,
         exp: issue.iat.saturating_add(cfg.access_token_expiry.0),
+        token_use: TokenKind::Access.token_use(),
     };
     let refresh = OutClaims {
         exp: issue.refresh_exp,
+        token_use: TokenKind::Refresh.token_use(),
         ..access
     };
     Ok(Pair {
@@ -192,6 +210,10 @@ fn check(
             TokenError::Invalid(kind)
         }
     })?;
+    if v.custom.token_use.is_some_and(|u| u != kind.token_use()) {
+        log::info!("rotor: {what} token refused: wrong token_use");
+        return Err(TokenError::Invalid(kind));
+    }
     match (v.claims.sub, v.claims.jti, v.claims.iat, v.claims.exp) {
         (Some(sub), Some(jti), Some(iat), Some(exp)) => Ok(TokenClaims {
             sub: sub.to_owned(),
@@ -249,6 +271,41 @@ mod tests {
         };
         let keys = Keys::from_config(&cfg, false).unwrap();
         (cfg, keys)
+    }
+
+    #[test]
+    fn token_use_keeps_the_kinds_apart_even_under_one_secret() {
+        let (cfg, _) = setup();
+        let one = |s: &str| {
+            let mut ring = KeyRing::new();
+            ring.push(rotor_core::Key::new(s.as_bytes()).unwrap())
+                .unwrap();
+            ring
+        };
+        // Built by hand: Keys::from_config refuses a secret in both rings.
+        let shared = Keys {
+            access: one(&"s".repeat(32)),
+            refresh: one(&"s".repeat(32)),
+            ephemeral: false,
+        };
+        let issue = Issue {
+            sub: "u1",
+            sid: "s1",
+            jti: "j1",
+            iat: 1_000,
+            refresh_exp: 2_000,
+        };
+        let pair = sign_pair(&cfg, &shared, &issue).unwrap();
+        assert_eq!(
+            verify_access(&cfg, &shared, &pair.refresh, 1_500),
+            Err(TokenError::Invalid(TokenKind::Access))
+        );
+        assert_eq!(
+            verify_refresh(&cfg, &shared, &pair.access, 1_500),
+            Err(TokenError::Invalid(TokenKind::Refresh))
+        );
+        assert!(verify_access(&cfg, &shared, &pair.access, 1_500).is_ok());
+        assert!(verify_refresh(&cfg, &shared, &pair.refresh, 1_500).is_ok());
     }
 
     #[test]

@@ -101,7 +101,14 @@ pub fn valid_email(e: &str) -> bool {
         && !local.is_empty()
         && domain.contains('.')
         && !domain.contains('@')
-        && !e.chars().any(char::is_whitespace)
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Whether a login name (user name or e-mail address, as typed) could name a user at all: no
+/// control character (a NUL would reach PostgreSQL as an error, not as a miss).
+#[must_use]
+pub fn valid_login(login: &str) -> bool {
+    login.len() <= 254 && !login.chars().any(char::is_control)
 }
 
 /// Checks a new password's length (NIST SP 800-63B §5.1.1.2: at least 8 characters; at most
@@ -213,7 +220,10 @@ mod tests {
             assert!(!valid_username(bad), "{bad}");
         }
         assert!(valid_email("a@b.io"));
-        for bad in ["a.b.io", "@b.io", "a@b", "a@b@c.io", "a b@c.io"] {
+        assert!(valid_login("ada@example.com") && !valid_login("ada\0x") && !valid_login("a\u{7}"));
+        for bad in [
+            "a.b.io", "@b.io", "a@b", "a@b@c.io", "a b@c.io", "a\0@b.io", "a@b.io\0",
+        ] {
             assert!(!valid_email(bad), "{bad}");
         }
         assert!(valid_password("12345678").is_ok());

@@ -49,18 +49,62 @@ pub enum UserCommand {
     },
 }
 
+/// Which user: exactly one explicit selector. There is no "name, e-mail or id" guess: a user
+/// name chosen to equal another user's id must not redirect an operator's command.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct UserSelector {
+    /// The user's id.
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// The user's e-mail address (any case).
+    #[arg(long, value_name = "EMAIL")]
+    email: Option<String>,
+    /// The user's user name (any case).
+    #[arg(long, value_name = "NAME")]
+    username: Option<String>,
+}
+
 /// `session` sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
-    /// Log a user out everywhere: revoke every active session and its refresh tokens.
-    /// Access tokens of those sessions stop working too (the server checks the session).
-    Revoke {
-        /// The user: user name, e-mail address or id.
-        #[arg(long, value_name = "USER")]
-        user: String,
+    /// List a user's active sessions, newest first (JSON).
+    List {
+        #[command(flatten)]
+        user: UserSelector,
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Log a user out everywhere: revoke every active session and its refresh tokens.
+    /// Access tokens of those sessions stop working too (the server checks the session).
+    Revoke {
+        #[command(flatten)]
+        user: UserSelector,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+async fn find_user(pool: &sqlx::AnyPool, sel: &UserSelector) -> Result<store::UserRow, CliError> {
+    let lookup = |e: sqlx::Error| CliError::failed(format!("cannot look the user up: {e}"));
+    let (found, what) = match (&sel.id, &sel.email, &sel.username) {
+        (Some(id), _, _) => (
+            store::user_by_id(pool, id.trim()).await,
+            format!("id `{id}`"),
+        ),
+        (_, Some(e), _) => (
+            store::user_by_email(pool, &e.trim().to_lowercase()).await,
+            format!("e-mail `{e}`"),
+        ),
+        (_, _, Some(u)) => (
+            store::user_by_username(pool, &u.trim().to_lowercase()).await,
+            format!("user name `{u}`"),
+        ),
+        _ => return Err(CliError::usage("give --id, --email or --username")),
+    };
+    found
+        .map_err(lookup)?
+        .ok_or_else(|| CliError::failed(format!("no user with the {what}")))
 }
 
 /// Rocket's figment (Rocket.toml, `ROCKET_*`), with `--database-url` over it.
@@ -338,38 +382,43 @@ fn read_password(username: &str) -> Result<String, CliError> {
 /// # Errors
 /// Exit 1 if there is no such user or the database fails.
 pub fn session(cmd: &SessionCommand) -> Outcome {
-    let SessionCommand::Revoke { user, db } = cmd;
+    let (SessionCommand::List { user, db } | SessionCommand::Revoke { user, db }) = cmd;
     let figment = figment(db);
     block_on(async {
         let db = open(&figment, false).await?;
         require_current(&db).await?;
         let pool = db.pool();
-        let lookup = |e: sqlx::Error| CliError::failed(format!("cannot look the user up: {e}"));
-        let found = match store::user_by_login(pool, &user.trim().to_lowercase())
-            .await
-            .map_err(lookup)?
-        {
-            Some(u) => Some(u),
-            None => store::user_by_id(pool, user.trim()).await.map_err(lookup)?,
-        };
-        let Some(found) = found else {
-            return Err(CliError::failed(format!(
-                "no user with the name, e-mail or id `{user}`"
-            )));
-        };
+        let found = find_user(pool, user).await?;
         let now = i64::try_from(tokens::now()).unwrap_or(i64::MAX);
-        let n = store::revoke_user_sessions(pool, &found.id, "admin_revoke", now)
-            .await
-            .map_err(|e| CliError::failed(format!("cannot revoke the sessions: {e}")))?;
+        let out = match cmd {
+            SessionCommand::List { .. } => {
+                let list = store::user_sessions(pool, &found.id, now)
+                    .await
+                    .map_err(|e| CliError::failed(format!("cannot list the sessions: {e}")))?;
+                let sessions: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "id": s.id,
+                            "createdAt": s.created_at,
+                            "lastRefreshedAt": s.last_used_at,
+                            "expiresAt": s.expires_at,
+                            "login": {"ip": s.login_ip, "userAgent": s.login_user_agent},
+                            "lastRefresh": {"ip": s.last_ip, "userAgent": s.last_user_agent},
+                        })
+                    })
+                    .collect();
+                serde_json::json!({"id": found.id, "username": found.username, "sessions": sessions})
+            }
+            SessionCommand::Revoke { .. } => {
+                let n = store::revoke_user_sessions(pool, &found.id, "admin_revoke", now)
+                    .await
+                    .map_err(|e| CliError::failed(format!("cannot revoke the sessions: {e}")))?;
+                serde_json::json!({"id": found.id, "username": found.username, "sessionsRevoked": n})
+            }
+        };
         db.pool().close().await;
-        println!(
-            "{}",
-            serde_json::json!({
-                "id": found.id,
-                "username": found.username,
-                "sessionsRevoked": n,
-            })
-        );
+        println!("{out}");
         Ok(())
     })
 }

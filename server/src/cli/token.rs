@@ -24,19 +24,25 @@ pub enum TokenCommand {
     /// --ttl (15 minutes by default).
     Sign(SignArgs),
     /// Verify a token: signature (HS256 only), then exp/nbf/iat, issuer, audience and type.
-    ///
-    /// Prints {"valid":true,"header":…,"claims":…,"secret_index":N} and exits 0, or prints
-    /// {"valid":false,"error":KIND,"message":…} and exits 1. KIND is the rotor-core error in
-    /// snake_case: malformed, too_large, invalid_base64, invalid_json, duplicate_member,
-    /// unsupported_algorithm, unsupported_type, unsupported_critical, unknown_key_id,
-    /// bad_signature, expired, not_yet_valid, issued_in_future, missing_claim, invalid_issuer,
-    /// invalid_audience, invalid_numeric_date, invalid_claims.
+    #[command(long_about = verify_long_about())]
     Verify(VerifyArgs),
     /// Decode a token's header and claims WITHOUT verifying anything.
     ///
     /// For debugging only: the output is not authenticated, and says so on standard error and
     /// with "verified":false. Refuses only input that is not a token (exit 1).
     Inspect(InspectArgs),
+}
+
+/// `token verify --help`: the error kinds come from rotor-core's own list, so none is missing.
+fn verify_long_about() -> String {
+    let kinds: Vec<&str> = Error::ALL.iter().map(|e| e.kind()).collect();
+    format!(
+        "Verify a token: signature (HS256 only), then exp/nbf/iat, issuer, audience and type.\n\n\
+         Prints {{\"valid\":true,\"header\":…,\"claims\":…,\"secret_index\":N}} and exits 0, or \
+         prints {{\"valid\":false,\"error\":KIND,\"message\":…}} and exits 1. KIND is the \
+         rotor-core error in snake_case: {}.",
+        kinds.join(", ")
+    )
 }
 
 /// `token sign` flags.

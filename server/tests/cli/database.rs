@@ -200,7 +200,7 @@ fn migrate_then_manage(kind: Kind, test: &str) {
         pool.pool().close().await;
     });
     let out = run(
-        &args(&db, &["session", "revoke", "--user", "ALICE@example.com"]),
+        &args(&db, &["session", "revoke", "--email", "ALICE@example.com"]),
         None,
     );
     out.expect_code(0);
@@ -220,15 +220,56 @@ fn migrate_then_manage(kind: Kind, test: &str) {
         pool.pool().close().await;
     });
     // By id too; nothing left to revoke.
-    let out = run(&args(&db, &["session", "revoke", "--user", &id]), None);
+    let out = run(&args(&db, &["session", "revoke", "--id", &id]), None);
     out.expect_code(0);
     assert_eq!(out.json()["sessionsRevoked"], 0);
     run(
-        &args(&db, &["session", "revoke", "--user", "mallory"]),
+        &args(&db, &["session", "revoke", "--username", "mallory"]),
         None,
     )
     .expect_code(1)
-    .expect_error("no user with the name, e-mail or id `mallory`");
+    .expect_error("no user with the user name `mallory`");
+
+    // A user name chosen to equal alice's id does not redirect a revocation by id: the
+    // selectors are explicit. The decoy registers with alice's id as its name.
+    let decoy = add_user(&db, &id, "decoy@example.com", PASSWORD.as_bytes());
+    decoy.expect_code(0);
+    block_on(async {
+        let pool = db.pool().await;
+        store::create_session(pool.pool(), &token("t9", "s9"), &store::Seen::default())
+            .await
+            .unwrap();
+        pool.pool().close().await;
+    });
+    let listed = run(&args(&db, &["session", "list", "--id", &id]), None);
+    listed.expect_code(0);
+    assert_eq!(listed.json()["id"], id.as_str());
+    assert_eq!(
+        listed.json()["sessions"].as_array().unwrap().len(),
+        1,
+        "{listed:#?}"
+    );
+    let by_id = run(&args(&db, &["session", "revoke", "--id", &id]), None);
+    by_id.expect_code(0);
+    assert_eq!(
+        by_id.json()["id"],
+        id.as_str(),
+        "the id names alice, not the decoy"
+    );
+    assert_eq!(by_id.json()["sessionsRevoked"], 1);
+    let by_name = run(&args(&db, &["session", "revoke", "--username", &id]), None);
+    by_name.expect_code(0);
+    assert_ne!(
+        by_name.json()["id"],
+        id.as_str(),
+        "the user name names the decoy"
+    );
+    // Two selectors at once, or none: a usage error.
+    run(
+        &args(&db, &["session", "revoke", "--id", &id, "--username", "x"]),
+        None,
+    )
+    .expect_code(2);
 }
 
 #[test]
@@ -258,9 +299,12 @@ fn sqlite_commands_never_create_a_missing_file() {
     add_user(&db, "alice", "alice@example.com", PASSWORD.as_bytes())
         .expect_code(1)
         .expect_error("does not exist");
-    run(&args(&db, &["session", "revoke", "--user", "alice"]), None)
-        .expect_code(1)
-        .expect_error("does not exist");
+    run(
+        &args(&db, &["session", "revoke", "--username", "alice"]),
+        None,
+    )
+    .expect_code(1)
+    .expect_error("does not exist");
     assert!(!db.sqlite_path().exists());
 }
 

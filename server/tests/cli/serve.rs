@@ -62,7 +62,14 @@ fn help_explains_every_command_and_flag() {
             &["user", "add", "--help"][..],
             &["--username", "--email", "standard input"][..],
         ),
-        (&["session", "revoke", "--help"][..], &["--user"][..]),
+        (
+            &["session", "revoke", "--help"][..],
+            &["--id", "--email", "--username"][..],
+        ),
+        (
+            &["session", "list", "--help"][..],
+            &["--id", "--email", "--username"][..],
+        ),
     ] {
         let out = run(args, None);
         out.expect_code(0);

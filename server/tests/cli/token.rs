@@ -685,3 +685,18 @@ fn verify_header_checks_typ_and_crit() {
     );
     invalid(&go(&early, &[]), "not_yet_valid");
 }
+
+#[test]
+fn verify_help_lists_every_error_kind_of_the_core() {
+    let help = run(&["token", "verify", "--help"], None);
+    help.expect_code(0);
+    for e in rotor_core::Error::ALL {
+        assert!(
+            help.stdout.contains(e.kind()),
+            "`{}` missing from token verify --help:\n{}",
+            e.kind(),
+            help.stdout
+        );
+    }
+    assert!(help.stdout.contains("jwe_header") && help.stdout.contains("invalid_subject"));
+}

@@ -18,6 +18,7 @@ crate::both_backends!(
     register_and_refresh_limits_per_ip,
     forwarding_header_only_from_trusted_proxies,
     a_full_hashing_queue_answers_503_at_once,
+    a_nul_in_a_login_name_is_a_400,
 );
 
 fn addr(ip: &str) -> SocketAddr {
@@ -278,4 +279,70 @@ async fn a_full_hashing_queue_answers_503_at_once(db: &TestDb) {
         slowest_busy < fastest_hash,
         "a 503 comes before any hash finishes: busy {busy:?}, hashed {hashed:?}"
     );
+}
+
+/// On PostgreSQL a NUL in a text parameter is a driver error (a 500 before); it never reaches
+/// the database now.
+async fn a_nul_in_a_login_name_is_a_400(db: &TestDb) {
+    let client = client(db).await;
+    let login = post_json(
+        &client,
+        "/login",
+        json!({"username": "ada\u{0}", "password": PASSWORD}),
+    )
+    .await;
+    login.assert_error(400, "username or email is not valid");
+    let login = post_json(
+        &client,
+        "/login",
+        json!({"email": "ada\u{0}@example.com", "password": PASSWORD}),
+    )
+    .await;
+    login.assert_error(400, "username or email is not valid");
+    let reg = post_json(
+        &client,
+        "/register",
+        json!({"username": "ada", "email": "ada\u{0}@example.com", "password": PASSWORD}),
+    )
+    .await;
+    reg.assert_error(400, "Email is not valid");
+    let owner = login_new(&client).await;
+    let del = Reply::of(
+        client
+            .delete("/sessions/%00")
+            .header(Header::new(
+                "Authorization",
+                format!("Bearer {}", owner.access()),
+            ))
+            .dispatch()
+            .await,
+    )
+    .await;
+    del.assert_error(404, "Not found");
+}
+
+#[cfg(unix)]
+#[rocket::async_test]
+async fn the_sqlite_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::new(Kind::Sqlite, "abuse::sqlite_files_private")
+        .await
+        .unwrap();
+    let client = client(&db).await;
+    let _ = login_new(&client).await; // some writes, so the WAL exists
+    let path = db.sqlite_path();
+    let mut seen = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file) {
+            seen += 1;
+            assert_eq!(
+                meta.permissions().mode() & 0o777,
+                0o600,
+                "{}",
+                file.display()
+            );
+        }
+    }
+    assert!(seen >= 2, "the database and its WAL exist");
 }
