@@ -222,6 +222,9 @@ pub struct Config {
     /// Most active sessions per user; a new login ends the oldest beyond it (default 100; 0: no
     /// limit).
     pub max_sessions_per_user: u32,
+    /// Prometheus metrics: `"off"` (default), `"on"` (`GET <base>/metrics` on this port), or an
+    /// address such as `"127.0.0.1:9100"` for a listener of their own.
+    pub metrics: String,
     /// Security and audit event lines written per second at most (the rest are counted and
     /// reported as suppressed).
     pub event_lines_per_second: u32,
@@ -265,6 +268,7 @@ impl Default for Config {
             forwarded_header: "X-Forwarded-For".into(),
             session_max_lifetime: Seconds(30 * 86_400),
             max_sessions_per_user: 100,
+            metrics: "off".into(),
             event_lines_per_second: 50,
         }
     }
@@ -408,6 +412,7 @@ fn check(cfg: &Config, debug: bool) -> Result<(), String> {
             "trusted_proxies: `{bad}` is not an IP address or a CIDR range such as 10.0.0.0/8"
         ));
     }
+    crate::metrics::Exposure::parse(&cfg.metrics)?;
     if uri_path_invalid(&cfg.base_path) {
         return Err(format!(
             "base_path `{}` must be a plain path such as /api/v1/users",
@@ -478,11 +483,15 @@ async fn ignite(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
         );
     }
     let limits = crate::limits::Limits::from_config(&cfg);
-    Ok(rocket.manage(cfg).manage(keys).manage(limits))
+    Ok(rocket
+        .manage(cfg)
+        .manage(keys)
+        .manage(limits)
+        .manage(crate::metrics::Metrics::new()))
 }
 
-/// Reads and checks [`Config`], builds [`Keys`] and the rate [`Limits`](crate::limits::Limits),
-/// and puts them in managed state.
+/// Reads and checks [`Config`], builds [`Keys`], the rate [`Limits`](crate::limits::Limits) and
+/// the [`Metrics`](crate::metrics::Metrics) registry, and puts them in managed state.
 ///
 /// Fails ignition with a clear log line when a setting is invalid or, outside the debug profile,
 /// when a token secret is missing.

@@ -128,8 +128,12 @@ impl ApiError {
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Invalid(TokenKind::Access) => Self::unauthorized(msg::INVALID_ACCESS),
-            TokenError::Invalid(TokenKind::Refresh) => Self::unauthorized(msg::INVALID_REFRESH),
+            TokenError::Invalid(TokenKind::Access) | TokenError::Expired(TokenKind::Access) => {
+                Self::unauthorized(msg::INVALID_ACCESS)
+            }
+            TokenError::Invalid(TokenKind::Refresh) | TokenError::Expired(TokenKind::Refresh) => {
+                Self::unauthorized(msg::INVALID_REFRESH)
+            }
             TokenError::TooLarge => Self::too_large(),
             TokenError::Signing => Self::internal(),
         }
@@ -141,7 +145,7 @@ impl From<SessionError> for ApiError {
         match e {
             SessionError::Token(t) => t.into(),
             SessionError::Unknown => Self::unauthorized(msg::INVALID_REFRESH),
-            SessionError::Used => Self::unauthorized(msg::USED_REFRESH),
+            SessionError::Used | SessionError::Reuse => Self::unauthorized(msg::USED_REFRESH),
             SessionError::Database { context, source } => Self::database(context, &source),
         }
     }

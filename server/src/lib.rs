@@ -12,6 +12,7 @@ pub mod guards;
 pub mod keys;
 pub mod limits;
 pub mod messages;
+pub mod metrics;
 pub mod passwords;
 pub mod response;
 pub mod routes;
@@ -40,6 +41,7 @@ pub fn custom(figment: Figment) -> Rocket<Build> {
         .attach(db::stage())
         .attach(routes::stage())
         .attach(cors::stage())
+        .attach(metrics::stage())
         .attach(error::stage())
         .attach(cleanup::stage())
 }

@@ -18,9 +18,12 @@ use crate::guards::{AuthUser, Body, RefreshToken, SameSite};
 use crate::keys::Keys;
 use crate::limits::{Limited, Limits};
 use crate::messages as msg;
+use crate::metrics::{count, Metrics};
 use crate::response::ApiResponse;
 use crate::sessions;
+use crate::sessions::SessionError;
 use crate::store;
+use crate::tokens::TokenError;
 use crate::tokens::{self, Pair};
 use crate::users::{self, PublicUser, UserError};
 
@@ -52,8 +55,36 @@ pub struct LoginData {
 
 type Answer<T> = Result<ApiResponse<T>, ApiError>;
 
-/// A 429 for `caller`, and the security event that goes with it.
-fn rate_limited(caller: &Caller, l: Limited, account: Option<&str>) -> ApiError {
+/// Counts `n` sessions ended for `reason`.
+fn ended_count(metrics: Option<&State<Metrics>>, reason: &str, n: u64) {
+    if let Some(m) = metrics {
+        m.sessions_ended.with_label_values(&[reason]).inc_by(n);
+    }
+}
+
+/// The metrics label of a refresh's outcome.
+fn refresh_outcome(outcome: &Result<(Pair, sessions::Refreshed), SessionError>) -> &'static str {
+    match outcome {
+        Ok((_, how)) => how.name(),
+        Err(SessionError::Reuse) => "reuse_revoked",
+        Err(SessionError::Used) => "session_ended",
+        Err(SessionError::Token(TokenError::Expired(_))) => "expired",
+        Err(SessionError::Token(_) | SessionError::Unknown) => "invalid",
+        Err(SessionError::Database { source, .. }) if crate::db::is_unavailable(source) => {
+            "database_unavailable"
+        }
+        Err(SessionError::Database { .. }) => "database_error",
+    }
+}
+
+/// A 429 for `caller`, and the security event and count that go with it.
+fn rate_limited(
+    metrics: Option<&Metrics>,
+    caller: &Caller,
+    l: Limited,
+    account: Option<&str>,
+) -> ApiError {
+    count(metrics, |m| &m.rate_limited, l.limit.name());
     events::security(json!({
         "event": "rate_limited",
         "limit": l.limit.name(),
@@ -70,17 +101,19 @@ fn required(v: Option<String>) -> Option<String> {
 
 /// Creates a user.
 #[rocket::post("/register", data = "<body>")]
+#[allow(clippy::too_many_arguments)] // each argument is a request guard
 pub async fn register(
     _site: SameSite,
     caller: Caller,
     body: Result<Body<RegisterBody>, ApiError>,
     cfg: &State<Config>,
     limits: &State<Limits>,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<PublicUser> {
     limits
         .register(caller.ip)
-        .map_err(|l| rate_limited(&caller, l, None))?;
+        .map_err(|l| rate_limited(metrics.map(|m| &**m), &caller, l, None))?;
     let b = body?
         .0
         .ok_or_else(|| ApiError::bad_request(msg::ALL_FIELDS_REQUIRED))?;
@@ -110,7 +143,38 @@ pub async fn login(
     cfg: &State<Config>,
     keys: &State<Keys>,
     limits: &State<Limits>,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
+) -> Answer<LoginData> {
+    let metrics = metrics.map(|m| &**m);
+    let answer = login_inner(caller, body, jar, cfg, keys, limits, metrics, db).await;
+    let outcome = match &answer {
+        Ok(_) => "success",
+        Err(e) => match e.status.code {
+            401 => "invalid_credentials",
+            429 => "rate_limited",
+            503 => "unavailable",
+            400 | 413 => "bad_request",
+            _ => "error",
+        },
+    };
+    count(metrics, |m| &m.login, outcome);
+    if answer.is_ok() {
+        crate::metrics::session_started(metrics);
+    }
+    answer
+}
+
+#[allow(clippy::too_many_arguments)] // the guards of `login`
+async fn login_inner(
+    caller: Caller,
+    body: Result<Body<LoginBody>, ApiError>,
+    jar: &CookieJar<'_>,
+    cfg: &Config,
+    keys: &Keys,
+    limits: &Limits,
+    metrics: Option<&Metrics>,
+    db: &Db,
 ) -> Answer<LoginData> {
     let b = body?
         .0
@@ -128,7 +192,7 @@ pub async fn login(
         .ok_or_else(|| ApiError::bad_request(msg::PASSWORD_REQUIRED))?;
     limits
         .login(caller.ip, &login)
-        .map_err(|l| rate_limited(&caller, l, Some(&login)))?;
+        .map_err(|l| rate_limited(metrics, &caller, l, Some(&login)))?;
     let user = match users::authenticate(db, cfg, &login, password).await {
         Ok(user) => user,
         Err(e) => {
@@ -164,15 +228,24 @@ pub async fn refresh_token(
     cfg: &State<Config>,
     keys: &State<Keys>,
     limits: &State<Limits>,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<Pair> {
-    limits
-        .refresh(caller.ip)
-        .map_err(|l| rate_limited(&caller, l, None))?;
-    let token = token?
-        .0
-        .ok_or_else(|| ApiError::unauthorized(msg::UNAUTHORIZED))?;
-    let pair = sessions::refresh(db, cfg, keys, &token, tokens::now(), &caller.seen()).await?;
+    let metrics = metrics.map(|m| &**m);
+    limits.refresh(caller.ip).map_err(|l| {
+        count(metrics, |m| &m.refresh, "rate_limited");
+        rate_limited(metrics, &caller, l, None)
+    })?;
+    let Some(token) = token?.0 else {
+        count(metrics, |m| &m.refresh, "invalid");
+        return Err(ApiError::unauthorized(msg::UNAUTHORIZED));
+    };
+    let outcome = sessions::refresh(db, cfg, keys, &token, tokens::now(), &caller.seen()).await;
+    count(metrics, |m| &m.refresh, refresh_outcome(&outcome));
+    if matches!(outcome, Err(SessionError::Reuse)) {
+        count(metrics, |m| &m.sessions_ended, "refresh_token_reuse");
+    }
+    let (pair, _) = outcome?;
     cookies::set_pair(jar, cfg, &pair);
     Ok(ApiResponse::ok(pair, msg::REFRESHED))
 }
@@ -224,13 +297,16 @@ pub async fn logout(
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<Value> {
     let ended = async {
         let (_, sid) = session_of(auth, refresh, db, cfg, keys).await?;
         Ok::<_, ApiError>(sessions::end(db, &sid, "logout", tokens::now()).await?)
     };
-    clear_unless_retryable(jar, cfg, ended.await)?;
+    if clear_unless_retryable(jar, cfg, ended.await)? {
+        ended_count(metrics, "logout", 1);
+    }
     Ok(ApiResponse::ok(json!({}), msg::LOGGED_OUT))
 }
 
@@ -244,6 +320,7 @@ pub async fn logout_all(
     jar: &CookieJar<'_>,
     cfg: &State<Config>,
     keys: &State<Keys>,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<Value> {
     let ended = async {
@@ -251,6 +328,7 @@ pub async fn logout_all(
         Ok::<_, ApiError>(sessions::end_all(db, &sub, tokens::now()).await?)
     };
     let ended = clear_unless_retryable(jar, cfg, ended.await)?;
+    ended_count(metrics, "logout_all", ended);
     Ok(ApiResponse::ok(
         json!({ "sessionsEnded": ended }),
         msg::LOGGED_OUT_ALL,
@@ -325,6 +403,7 @@ pub async fn end_session(
     _site: SameSite,
     auth: Result<AuthUser, ApiError>,
     id: &str,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<Value> {
     let auth = auth?;
@@ -333,6 +412,7 @@ pub async fn end_session(
     if !plausible || !sessions::end_own(db, &auth.user.id, id, tokens::now()).await? {
         return Err(ApiError::new(Status::NotFound, msg::NOT_FOUND));
     }
+    ended_count(metrics, "ended_by_user", 1);
     Ok(ApiResponse::ok(json!({}), msg::SESSION_ENDED))
 }
 
@@ -341,10 +421,12 @@ pub async fn end_session(
 pub async fn logout_others(
     _site: SameSite,
     auth: Result<AuthUser, ApiError>,
+    metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<Value> {
     let auth = auth?;
     let ended = sessions::end_others(db, &auth.user.id, &auth.claims.sid, tokens::now()).await?;
+    ended_count(metrics, "logout_others", ended);
     Ok(ApiResponse::ok(
         json!({ "sessionsEnded": ended }),
         msg::LOGGED_OUT_OTHERS,
@@ -404,6 +486,7 @@ pub fn routes() -> Vec<Route> {
         end_session,
         logout_others,
         health,
+        crate::metrics::metrics,
         helper_js,
         helper_types,
         crate::cors::preflight

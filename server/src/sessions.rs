@@ -20,6 +20,9 @@ pub enum SessionError {
     Unknown,
     /// A refresh token already used, revoked, or of an ended session.
     Used,
+    /// A used refresh token presented again outside every allowance: its session was revoked
+    /// (RFC 9700 §4.14.2). The client sees what [`SessionError::Used`] shows.
+    Reuse,
     /// The database failed during `context`.
     Database {
         /// What was being done.
@@ -35,6 +38,7 @@ impl std::fmt::Display for SessionError {
             Self::Token(e) => write!(f, "{e}"),
             Self::Unknown => f.write_str("unknown refresh token"),
             Self::Used => f.write_str("refresh token used or session ended"),
+            Self::Reuse => f.write_str("refresh token reuse: session revoked"),
             Self::Database { context, source } => write!(f, "database, during {context}: {source}"),
         }
     }
@@ -45,7 +49,7 @@ impl std::error::Error for SessionError {
         match self {
             Self::Token(e) => Some(e),
             Self::Database { source, .. } => Some(source),
-            Self::Unknown | Self::Used => None,
+            Self::Unknown | Self::Used | Self::Reuse => None,
         }
     }
 }
@@ -186,7 +190,7 @@ pub async fn owner_of(
     }
     if let Some(used_at) = row.used_at {
         reuse(db, &row, used_at, now).await?;
-        return Err(SessionError::Used);
+        return Err(SessionError::Reuse);
     }
     let active = store::session(db.pool(), &row.session_id)
         .await
@@ -196,6 +200,29 @@ pub async fn owner_of(
         return Err(SessionError::Used);
     }
     Ok((claims.sub, claims.sid))
+}
+
+/// How a refresh was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The token was exchanged for a new successor.
+    Rotated,
+    /// A duplicate within the grace window got the same successor.
+    Duplicate,
+    /// A late replay (a lost response) got the same successor.
+    LateReplay,
+}
+
+impl Refreshed {
+    /// A stable name for metrics.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rotated => "rotated",
+            Self::Duplicate => "duplicate_same_successor",
+            Self::LateReplay => "late_replay",
+        }
+    }
 }
 
 /// Exchanges a refresh token for a new pair.
@@ -221,7 +248,7 @@ pub async fn refresh(
     token: &str,
     now: u64,
     seen: &Seen,
-) -> Result<Pair, SessionError> {
+) -> Result<(Pair, Refreshed), SessionError> {
     let (claims, row) = presented(db, cfg, keys, token, now).await?;
     let pool = db.pool();
     let started = store::session_created_at(pool, &row.session_id)
@@ -254,7 +281,7 @@ pub async fn refresh(
         .await
         .map_err(db_err("refresh"))?
     {
-        Rotation::Rotated => Ok(pair),
+        Rotation::Rotated => Ok((pair, Refreshed::Rotated)),
         Rotation::SessionInactive => {
             log::info!(
                 "rotor: refresh token of an ended session presented (session {})",
@@ -273,7 +300,7 @@ async fn replayed(
     keys: &Keys,
     claims: &TokenClaims,
     now: u64,
-) -> Result<Pair, SessionError> {
+) -> Result<(Pair, Refreshed), SessionError> {
     let pool = db.pool();
     let used = || SessionError::Used;
     let Some(row) = store::token_by_jti(pool, &claims.jti)
@@ -300,7 +327,7 @@ async fn replayed(
                 "rotor: refresh token replayed within the grace window: same successor returned (session {})",
                 row.session_id
             );
-            return Ok(pair);
+            return Ok((pair, Refreshed::Duplicate));
         }
     }
     let retry = cfg.refresh_retry_window.0;
@@ -321,12 +348,12 @@ async fn replayed(
                     "used_at": used_at,
                     "presented_at": now,
                 }));
-                return Ok(pair);
+                return Ok((pair, Refreshed::LateReplay));
             }
         }
     }
     reuse(db, &row, used_at, now).await?;
-    Err(used())
+    Err(SessionError::Reuse)
 }
 
 /// Reuse of a used refresh token: revokes its whole session and logs the security event

@@ -21,8 +21,10 @@ pub enum TokenKind {
 /// Why a token was not issued or not accepted. The reason itself is logged, never returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
-    /// Bad signature, wrong issuer, expired, malformed, missing claim: every refusal.
+    /// Bad signature, wrong issuer, malformed, missing claim: every refusal but expiry.
     Invalid(TokenKind),
+    /// Authentic but past its `exp` (with the leeway). The client sees what `Invalid` shows.
+    Expired(TokenKind),
     /// Longer than `max_token_len`.
     TooLarge,
     /// Signing failed (logged); cannot happen with this service's claims.
@@ -34,6 +36,8 @@ impl std::fmt::Display for TokenError {
         match self {
             Self::Invalid(TokenKind::Access) => f.write_str("invalid access token"),
             Self::Invalid(TokenKind::Refresh) => f.write_str("invalid refresh token"),
+            Self::Expired(TokenKind::Access) => f.write_str("expired access token"),
+            Self::Expired(TokenKind::Refresh) => f.write_str("expired refresh token"),
             Self::TooLarge => f.write_str("token too large"),
             Self::Signing => f.write_str("signing failed"),
         }
@@ -204,10 +208,10 @@ fn check(
     let v = verify_with::<SessionClaim<'_>, _>(token, ring, &cfg.validation(), now, &mut scratch)
         .map_err(|e| {
         log::info!("rotor: {what} token refused: {}", e.kind());
-        if e == Error::TooLarge {
-            TokenError::TooLarge
-        } else {
-            TokenError::Invalid(kind)
+        match e {
+            Error::TooLarge => TokenError::TooLarge,
+            Error::Expired => TokenError::Expired(kind),
+            _ => TokenError::Invalid(kind),
         }
     })?;
     if v.custom.token_use.is_some_and(|u| u != kind.token_use()) {
@@ -334,7 +338,7 @@ mod tests {
         );
         assert_eq!(
             verify_refresh(&cfg, &keys, &a.refresh, 3_000),
-            Err(TokenError::Invalid(TokenKind::Refresh))
+            Err(TokenError::Expired(TokenKind::Refresh))
         );
         let long = "a".repeat(cfg.max_token_len + 1);
         assert_eq!(

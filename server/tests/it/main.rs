@@ -13,6 +13,7 @@ mod browser;
 mod centre;
 mod common;
 mod faults;
+mod metrics;
 mod mount;
 mod processes;
 mod race;
