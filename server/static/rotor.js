@@ -33,8 +33,9 @@
  * against baseUrl; `credentials: "include"` is always sent; a plain-object `init.body` is sent as
  * JSON with `Content-Type: application/json`. On a 401 it refreshes once (`POST <base>/refresh-token`,
  * no body: the HttpOnly refresh cookie rides along) and retries the call once. All concurrent
- * callers of one page share one refresh. Other statuses (including a second 401) come back as the
- * Response, unchanged.
+ * callers of one page share one refresh, and a call that was sent before a refresh that has
+ * finished since is only retried, without another refresh. Other statuses (including a second
+ * 401) come back as the Response, unchanged.
  *
  * Errors: every rejection is a RotorError with
  *   err.signedOut  true only when /refresh-token answered 401: the session is over; every
@@ -49,8 +50,9 @@
  *
  * Network failures are retried for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) and for the
  * helper's own refresh, login, logout and logout-all calls (the server makes a repeated refresh
- * return the same successor); a POST/PATCH through client.fetch that failed on the network is not
- * re-sent, since it may have been applied: it rejects with `retryable: true` and the caller decides.
+ * return the same successor), not for register (a lost 201 would come back as 409 "taken"); a
+ * POST/PATCH through client.fetch that failed on the network is not re-sent, since it may have
+ * been applied: it rejects with `retryable: true` and the caller decides.
  * Pass `init.retry: true` to re-send it anyway, or `init.retry: false` to disable every retry.
  *
  * The helper keeps no token: the tokens live in HttpOnly cookies and the token strings of the
@@ -125,6 +127,7 @@ export function createClient(options = {}) {
   const basePath = base.pathname.replace(/\/+$/, "");
   const listeners = new Set();
   let refreshing = null;
+  let refreshes = 0; // successful refreshes so far: a 401 to a call sent before the latest one needs none
 
   function resolveUrl(input) {
     if (input instanceof URL) return input.href;
@@ -216,6 +219,7 @@ export function createClient(options = {}) {
       retryNetwork: true,
     });
     if (response.ok) {
+      refreshes += 1;
       await response.body?.cancel().catch(() => {});
       return;
     }
@@ -257,19 +261,21 @@ export function createClient(options = {}) {
       if (init.retry === false) return fetchImpl(url instanceof Request ? url.clone() : url, built);
       return sendWithRetry(url, built, opts);
     };
+    const sentAfter = refreshes;
     const first = await send();
     if (first.status !== 401) return first;
     await first.body?.cancel().catch(() => {});
-    await refresh();
+    // Sent with the cookies from before a refresh that has finished since: retry with the new ones.
+    if (refreshes === sentAfter) await refresh();
     return send();
   }
 
   /** A call whose non-2xx answer rejects; resolves to the envelope's `data`. */
-  async function call(path, body, { authed }) {
+  async function call(path, body, { authed, retryNetwork = true }) {
     const init = { method: "POST", body: body ?? undefined, retry: true };
     const response = authed
       ? await apiFetch(path, init)
-      : await sendWithRetry(resolveUrl(path), buildInit(init), { retryNetwork: true });
+      : await sendWithRetry(resolveUrl(path), buildInit(init), { retryNetwork });
     const envelope = await readEnvelope(response);
     if (!response.ok) {
       throw new RotorError(envelope?.message ?? `${path} failed (${response.status})`, {
@@ -289,7 +295,9 @@ export function createClient(options = {}) {
     },
 
     register(fields) {
-      return call("register", fields, { authed: false });
+      // Not re-sent after a network failure: the user may have been created, and a second try
+      // would answer 409 "taken" for the person's own new account.
+      return call("register", fields, { authed: false, retryNetwork: false });
     },
 
     async logout() {

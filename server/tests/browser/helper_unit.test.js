@@ -56,6 +56,28 @@ describe("rotor.js", () => {
     assert.equal(net.calls.find((k) => k.path === "/refresh-token").body, undefined, "the refresh sends no body");
   });
 
+  test("a 401 that arrives after a refresh finished is retried without a second refresh", async () => {
+    let fresh = false;
+    let slow = true;
+    const net = scripted((path) => {
+      if (path === "/refresh-token") {
+        fresh = true;
+        return json(200, {});
+      }
+      const answer = fresh ? json(200, {}) : json(401, null);
+      // The first /me is slow: its 401 arrives after the second call's refresh finished.
+      if (slow) {
+        slow = false;
+        return new Promise((r) => setTimeout(() => r(answer), 40));
+      }
+      return answer;
+    });
+    const c = createClient({ baseUrl: "http://api.test", fetch: net.fetch, retry: fast });
+    const rs = await Promise.all([c.fetch("/me"), new Promise((r) => setTimeout(r, 5)).then(() => c.fetch("/me"))]);
+    assert.deepEqual(rs.map((r) => r.status), [200, 200]);
+    assert.equal(net.count("/refresh-token"), 1);
+  });
+
   test("a second 401 after a good refresh comes back as the response, not as a sign-out", async () => {
     const net = scripted((path) => (path === "/refresh-token" ? json(200, {}) : json(401, null)));
     const c = createClient({ baseUrl: "http://api.test", fetch: net.fetch, retry: fast });

@@ -110,4 +110,20 @@ describe("a refresh answer lost on the way", { timeout: 120_000 }, () => {
     const me = await api(server, "me", { method: "GET", headers: { Authorization: `Bearer ${u2.json.data.accessToken}` } });
     assert.equal(me.status, 401, "the revoked session's access token is refused too");
   });
+  test("a refresh answer lost for longer than the retry window is not given again", { timeout: 30_000 }, async (t) => {
+    const s = stack();
+    t.after(() => s.stop());
+    const server = s.add(await startServer({ env: { ROCKET_REFRESH_RETRY_WINDOW: "2" } }));
+    const user = newUser("window");
+    assert.equal((await api(server, "register", { body: user })).status, 201);
+    const login = await api(server, "login", { body: { email: user.email, password: user.password } });
+    const r1 = login.json.data.refreshToken;
+    const lost = await refreshWith(server, r1); // committed, answer "lost"
+    assert.equal(lost.status, 200, lost.text);
+    await sleep(3500); // past grace (1 s) and past the retry window (2 s)
+    const late = await refreshWith(server, r1);
+    assert.equal(late.status, 401, `R1 after the retry window: ${late.text}`);
+    const r2 = await refreshWith(server, lost.json.data.refreshToken);
+    assert.equal(r2.status, 401, "presenting R1 that late is reuse: the session is revoked");
+  });
 });

@@ -25,4 +25,7 @@ if [[ ! -d node_modules/playwright-core ]]; then
   npm ci --no-audit --no-fund
 fi
 # One file at a time (each starts its own servers and browser); every test has its own timeout.
-exec node --test --test-concurrency=1 --test-timeout=120000 "$@" ./*.test.js
+# Files named among the arguments replace the default of every *.test.js here.
+files=(./*.test.js)
+for arg in "$@"; do [[ "$arg" == *.test.js ]] && files=(); done
+exec node --test --test-concurrency=1 --test-timeout=120000 "$@" "${files[@]}"

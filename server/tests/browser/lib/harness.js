@@ -34,7 +34,7 @@ function serverBin() {
 }
 
 const children = new Set();
-process.on("exit", () => {
+function killChildren() {
   for (const child of children) {
     try {
       child.kill("SIGKILL");
@@ -42,7 +42,15 @@ process.on("exit", () => {
       /* gone already */
     }
   }
-});
+}
+process.on("exit", killChildren);
+// A test run stopped from outside (timeout(1), Ctrl-C, the test runner) leaves no server behind.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[signal] ?? 0));
+  });
+}
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -93,7 +101,7 @@ function trackSockets(server) {
  * Starts a fresh rotor-server on a free loopback port with a fresh SQLite file.
  * `origins`: the CORS allow-list; `env`: extra variables (e.g. ROCKET_BASE_PATH).
  */
-export async function startServer({ origins = [], env = {}, basePath = "" } = {}) {
+export async function startServer({ origins = [], env = {}, basePath = "", db = "" } = {}) {
   const bin = serverBin();
   if (!existsSync(bin)) {
     throw new Error(
@@ -111,7 +119,7 @@ export async function startServer({ origins = [], env = {}, basePath = "" } = {}
       ROCKET_PROFILE: "release",
       ROCKET_ADDRESS: "127.0.0.1",
       ROCKET_PORT: String(port),
-      ROCKET_DATABASES: `{rotor={url="sqlite://${dir}/rotor.db?mode=rwc"}}`,
+      ROCKET_DATABASES: `{rotor={url="sqlite://${dir}/rotor.db?mode=rwc"${db ? `,${db}` : ""}}}`,
       ACCESS_TOKEN_SECRET: `access-${randomBytes(24).toString("hex")}`,
       REFRESH_TOKEN_SECRET: `refresh-${randomBytes(24).toString("hex")}`,
       ACCESS_TOKEN_EXPIRY: String(ACCESS_TTL),
@@ -166,6 +174,46 @@ export async function startServer({ origins = [], env = {}, basePath = "" } = {}
         clearTimeout(timer);
       }
     };
+    if (healthy && process.env.ROTOR_DEV_CORS_SHIM === "1") {
+      // Development aid only, never the default: a proxy that adds the CORS answers the spec
+      // promises, to exercise the browser scenarios against a server that lacks CORS.
+      const listed = new Set(origins);
+      const cors = (headers, req) => {
+        const o = req.headers.origin;
+        if (o && listed.has(o)) {
+          headers["access-control-allow-origin"] = o;
+          headers["access-control-allow-credentials"] = "true";
+          headers.vary = "Origin";
+        }
+      };
+      const shim = await startProxy({
+        target: origin,
+        rewrite: cors,
+        decide: (req) => {
+          if (req.method !== "OPTIONS") return "forward";
+          const headers = {};
+          cors(headers, req);
+          if (headers["access-control-allow-origin"]) {
+            headers["access-control-allow-methods"] = "GET, POST, DELETE, OPTIONS";
+            headers["access-control-allow-headers"] = "Content-Type, Authorization";
+          }
+          return { status: 204, headers };
+        },
+      });
+      return {
+        port: shim.port,
+        origin: shim.origin,
+        url: `${shim.origin}${basePath}`,
+        basePath,
+        dir,
+        logs: () => log,
+        async stop() {
+          await shim.stop();
+          await stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
     if (healthy) {
       return {
         port,
@@ -185,6 +233,48 @@ export async function startServer({ origins = [], env = {}, basePath = "" } = {}
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`rotor-server did not become healthy on ${url}/health (exit ${JSON.stringify(exited)}):\n${log.slice(-4000)}`);
   }
+}
+
+/**
+ * Takes SQLite's write lock on the server's database (`BEGIN EXCLUSIVE` in a child python3), so
+ * that every write waits `busy_timeout_ms` and then answers 503. `release()` commits and ends it.
+ */
+export async function lockDatabase(server) {
+  const script = [
+    "import sqlite3, sys",
+    `c = sqlite3.connect(${JSON.stringify(path.join(server.dir, "rotor.db"))}, isolation_level=None, timeout=10)`,
+    "c.execute('BEGIN EXCLUSIVE')",
+    "print('locked', flush=True)",
+    "sys.stdin.read()",
+    "c.execute('COMMIT')",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "pipe"] });
+  children.add(child);
+  let err = "";
+  child.stderr.on("data", (c) => (err += c));
+  const exited = new Promise((resolve) => child.once("exit", (code) => (children.delete(child), resolve(code))));
+  await within(
+    10_000,
+    "taking the SQLite lock",
+    new Promise((resolve, reject) => {
+      child.stdout.on("data", (c) => String(c).includes("locked") && resolve());
+      exited.then((code) => reject(new Error(`python3 lock holder exited ${code}: ${err}`)));
+    }),
+  );
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+    stop() {
+      return this.release();
+    },
+  };
 }
 
 /**
@@ -224,7 +314,7 @@ export async function startSite({ host = "localhost", pages = {} } = {}) {
  * Every answer carries `Connection: close` so that no socket is reused (Chromium silently
  * re-sends a request whose reused keep-alive socket closed, which would hide the lost answer).
  */
-export async function startProxy({ target, decide = () => "forward" }) {
+export async function startProxy({ target, decide = () => "forward", rewrite = () => {} }) {
   const targetUrl = new URL(target);
   const counts = new Map();
   const seen = [];
@@ -261,6 +351,7 @@ export async function startProxy({ target, decide = () => "forward" }) {
             return;
           }
           const out = { ...up.headers, connection: "close" };
+          rewrite(out, req);
           delete out["keep-alive"];
           delete out["transfer-encoding"];
           const body = Buffer.concat(chunks);
