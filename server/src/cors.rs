@@ -24,6 +24,8 @@ use crate::config::Config;
 pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 /// Request headers the routes read, sent in preflight answers.
 pub const ALLOW_HEADERS: &str = "Content-Type, Authorization";
+/// Response headers a listed origin's script may read beyond the safelisted ones.
+pub const EXPOSE_HEADERS: &str = "Retry-After";
 /// How long a browser may cache a preflight answer, in seconds.
 pub const MAX_AGE: &str = "600";
 
@@ -55,6 +57,9 @@ impl Fairing for Cors {
             origin.to_owned(),
         ));
         res.set_header(Header::new("Access-Control-Allow-Credentials", "true"));
+        // A cross-origin script reads only the safelisted response headers unless told: the
+        // helper needs `Retry-After` of a 429 or 503 to back off as the server asks.
+        res.set_header(Header::new("Access-Control-Expose-Headers", EXPOSE_HEADERS));
         let preflight = req.method() == Method::Options
             && req
                 .headers()

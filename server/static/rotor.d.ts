@@ -34,7 +34,8 @@ export interface ClientOptions {
   /** Where the rotor routes are mounted, e.g. "https://api.example.com/api/v1/users". */
   baseUrl: string;
   retry?: RetryPolicy;
-  /** Serialise refreshes across the tabs of this origin with the Web Locks API (default true). */
+  /** Serialise refreshes across the tabs of this origin with the Web Locks API (default false:
+   * the server answers simultaneous refreshes of one token with the same successor). */
   crossTabLock?: boolean;
   /** The fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;

@@ -15,10 +15,11 @@
  *                        a readable `Retry-After` in seconds or as an HTTP date replaces the computed
  *                        delay, still capped by maxDelayMs; no retry starts once the waits so far plus
  *                        the next one would pass maxTotalWaitMs).
- *   options.crossTabLock true (default): refreshes of all tabs of this origin take turns through the
- *                        Web Locks API where the browser has it, so they never present one refresh
- *                        token at the same moment. The server's grace window covers it too; the lock
- *                        keeps the helper safe with `refresh_grace = 0`.
+ *   options.crossTabLock false (default): no lock across tabs. Tabs that refresh at the same moment
+ *                        present the same refresh token, and the server answers the duplicates with
+ *                        the same successor (its grace window). true: refreshes of all tabs of this
+ *                        origin take turns through the Web Locks API where the browser has it, for a
+ *                        server run with `refresh_grace = 0`.
  *   options.fetch        the fetch implementation (default: globalThis.fetch), for tests.
  *
  * client.login({ email | username, password })   -> Promise<user>
@@ -112,7 +113,7 @@ function isPlainObject(value) {
 
 /** Creates a client bound to one rotor-server base URL. */
 export function createClient(options = {}) {
-  const { baseUrl, retry = {}, crossTabLock = true } = options;
+  const { baseUrl, retry = {}, crossTabLock = false } = options;
   if (typeof baseUrl !== "string" || baseUrl === "") {
     throw new TypeError("createClient: baseUrl is required, e.g. createClient({ baseUrl: \"https://api.example.com\" })");
   }

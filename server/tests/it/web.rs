@@ -65,6 +65,10 @@ async fn cors_answers_listed_origins_only() {
         .await;
     assert_eq!(header(&actual, "Access-Control-Allow-Origin"), Some(FRONT));
     assert_eq!(
+        header(&actual, "Access-Control-Expose-Headers"),
+        Some("Retry-After")
+    );
+    assert_eq!(
         header(&actual, "Access-Control-Allow-Credentials"),
         Some("true")
     );
