@@ -1,8 +1,60 @@
 //! Every SQL statement of the service. The same text runs on SQLite and PostgreSQL through
 //! `sqlx::Any` (`$n` placeholders, BIGINT Unix seconds, no bound NULLs).
+//!
+//! Every statement is a prepared statement cached per connection (sqlx's `persistent(true)`
+//! default; 100 statements per connection on both back ends, far more than the two dozen
+//! distinct statements here), so after a connection's first use of a statement only Bind and
+//! Execute travel.
+//!
+//! Write transactions start with [`begin_write`]: `BEGIN IMMEDIATE` on SQLite.
 
-use sqlx::AnyPool;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
+
+/// [`AnyConnection::backend_name`] of SQLite connections.
+const SQLITE: &str = "SQLite";
+
+/// A pooled connection for a write: one that sqlx does not believe to be inside a transaction.
+///
+/// When a commit fails with an I/O error or a full disk, SQLite may roll the transaction back
+/// by itself; sqlx's own `ROLLBACK` then fails too and its bookkeeping still counts an open
+/// transaction on that connection, so the next `BEGIN IMMEDIATE` would be refused
+/// (`InvalidSavePointStatement`, a 500). Such a connection is closed and replaced. (The pool
+/// pings a connection when it comes back, after any pending rollback, so the count is settled
+/// by then.)
+///
+/// # Errors
+/// Driver errors.
+pub async fn write_connection(pool: &AnyPool) -> Result<PoolConnection<Any>, sqlx::Error> {
+    let conn = pool.acquire().await?;
+    if !conn.is_in_transaction() {
+        return Ok(conn);
+    }
+    log::warn!("rotor: closing a database connection left inside a failed transaction");
+    // Closing frees its place in the pool (of one, on SQLite) before the next acquire.
+    let _ = conn.close().await;
+    pool.acquire().await
+}
+
+/// Starts a write transaction on `conn`: `BEGIN IMMEDIATE` on SQLite, plain `BEGIN` elsewhere.
+///
+/// A deferred SQLite `BEGIN` takes the write lock only at the first write, inside a read
+/// snapshot: if another connection (a second pooled connection, `rotor-server session revoke`
+/// in another process) committed meanwhile, the upgrade fails at once with `SQLITE_BUSY`
+/// (`SQLITE_BUSY_SNAPSHOT`) and `busy_timeout` cannot help. `BEGIN IMMEDIATE` waits for the
+/// write lock up front, under `busy_timeout`, and only then opens the snapshot. Dropping the
+/// returned transaction without committing rolls it back, as with `pool.begin()`.
+///
+/// # Errors
+/// Driver errors (on SQLite, `SQLITE_BUSY` once `busy_timeout` has passed).
+pub async fn begin_write(conn: &mut AnyConnection) -> Result<Transaction<'_, Any>, sqlx::Error> {
+    let statement = if conn.backend_name() == SQLITE {
+        "BEGIN IMMEDIATE"
+    } else {
+        "BEGIN"
+    };
+    conn.begin_with(statement).await
+}
 
 /// A user row.
 #[derive(Debug, Clone, FromRow)]
@@ -156,7 +208,8 @@ async fn insert_token(tx: &mut Transaction<'_, Any>, t: &TokenRow) -> Result<(),
 /// # Errors
 /// Driver errors.
 pub async fn create_session(pool: &AnyPool, first: &TokenRow) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
          VALUES ($1, $2, $3, $3, $4)",
@@ -216,10 +269,11 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 
 /// Exchanges `old_jti` for `successor`, exactly once.
 ///
-/// In one transaction: the session row is touched first (`... WHERE revoked_at IS NULL`), which
-/// serialises every rotation and revocation of one family on that row in the same order, so
-/// they cannot deadlock and a revocation cannot miss a successor committed concurrently. Then
-/// one compare-and-set statement marks the old token used and names its successor:
+/// In one transaction ([`begin_write`]: `BEGIN IMMEDIATE` on SQLite): the session row is
+/// touched first (`... WHERE revoked_at IS NULL`), which serialises every rotation and
+/// revocation of one family on that row in the same order, so they cannot deadlock and a
+/// revocation cannot miss a successor committed concurrently. Then one compare-and-set
+/// statement marks the old token used and names its successor:
 /// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL RETURNING jti`.
 /// However many requests race, the database lets exactly one of them see a row come back;
 /// only that one inserts the successor row.
@@ -232,7 +286,8 @@ pub async fn rotate(
     successor: &TokenRow,
     now: i64,
 ) -> Result<Rotation, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     let touched = sqlx::query(
         "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
          WHERE id = $3 AND revoked_at IS NULL",
@@ -301,7 +356,8 @@ pub async fn revoke_session(
     reason: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     let res = sqlx::query(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
          WHERE id = $3 AND revoked_at IS NULL",
@@ -332,7 +388,8 @@ pub async fn revoke_user_sessions(
     reason: &str,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     let res = sqlx::query(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
          WHERE user_id = $3 AND revoked_at IS NULL",
@@ -375,7 +432,8 @@ pub async fn cleanup(
 ) -> Result<Swept, sqlx::Error> {
     let mut swept = Swept::default();
     for _ in 0..max_batches {
-        let mut tx = pool.begin().await?;
+        let mut conn = write_connection(pool).await?;
+        let mut tx = begin_write(&mut conn).await?;
         // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades.
         sqlx::query(
             "DELETE FROM refresh_tokens WHERE session_id IN \

@@ -15,6 +15,7 @@ mod mount;
 mod processes;
 mod race;
 mod rotation;
+mod sqlite;
 #[path = "../support/mod.rs"]
 mod support;
 mod upgrade;
