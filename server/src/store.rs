@@ -1,5 +1,6 @@
 //! Every SQL statement of the service. The same text runs on SQLite and PostgreSQL through
-//! `sqlx::Any` (`$n` placeholders, BIGINT Unix seconds, no bound NULLs).
+//! `sqlx::Any` (`$n` placeholders, BIGINT Unix seconds, no bound NULLs), except where a back end
+//! has a better form: the rotation is one statement on PostgreSQL ([`rotate`]).
 //!
 //! Every statement is a prepared statement cached per connection (sqlx's `persistent(true)`
 //! default; 100 statements per connection on both back ends, far more than the two dozen
@@ -11,6 +12,8 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
+/// [`AnyConnection::backend_name`] of PostgreSQL connections.
+const POSTGRES: &str = "PostgreSQL";
 /// [`AnyConnection::backend_name`] of SQLite connections.
 const SQLITE: &str = "SQLite";
 
@@ -269,17 +272,22 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 
 /// Exchanges `old_jti` for `successor`, exactly once.
 ///
-/// In one transaction ([`begin_write`]: `BEGIN IMMEDIATE` on SQLite): the session row is
-/// touched first (`... WHERE revoked_at IS NULL`), which serialises every rotation and
-/// revocation of one family on that row in the same order, so they cannot deadlock and a
-/// revocation cannot miss a successor committed concurrently. Then one compare-and-set
-/// statement marks the old token used and names its successor:
-/// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL RETURNING jti`.
-/// However many requests race, the database lets exactly one of them see a row come back;
-/// only that one inserts the successor row.
+/// The session row is locked first, which serialises every rotation and revocation of one
+/// family on that row in the same order, so they cannot deadlock and a revocation cannot miss a
+/// successor committed concurrently. Then one compare-and-set marks the old token used and
+/// names its successor: `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL
+/// RETURNING jti`. However many requests race, the database lets exactly one of them see a row
+/// come back; only that one inserts the successor row and extends the session.
+///
+/// - SQLite: one `BEGIN IMMEDIATE` transaction ([`begin_write`]): touch the session row
+///   (`... WHERE revoked_at IS NULL`), the compare-and-set, the insert; any other outcome rolls
+///   back.
+/// - PostgreSQL: the same three steps as one data-modifying statement in autocommit, one round
+///   trip on one connection ([`ROTATE_POSTGRES`]).
 ///
 /// # Errors
-/// Driver errors; the transaction is rolled back and nothing is recorded.
+/// Driver errors; nothing is recorded (the transaction is rolled back, or the single statement
+/// did not commit).
 pub async fn rotate(
     pool: &AnyPool,
     old_jti: &str,
@@ -287,7 +295,78 @@ pub async fn rotate(
     now: i64,
 ) -> Result<Rotation, sqlx::Error> {
     let mut conn = write_connection(pool).await?;
-    let mut tx = begin_write(&mut conn).await?;
+    if conn.backend_name() == POSTGRES {
+        rotate_postgres(&mut conn, old_jti, successor, now).await
+    } else {
+        rotate_in_transaction(&mut conn, old_jti, successor, now).await
+    }
+}
+
+/// The rotation on PostgreSQL, one statement (READ COMMITTED, the default).
+///
+/// - `s` locks the session row if it is active. A concurrent rotation or revocation of the same
+///   family holds that lock until it commits; PostgreSQL then re-checks `revoked_at IS NULL`
+///   on the newest row version (EvalPlanQual), so a revoked session gives no row.
+/// - `t` is the compare-and-set. `EXISTS (SELECT 1 FROM s)` is uncorrelated: PostgreSQL runs it
+///   first, as a one-time filter, so the token row is never locked before the session row (the
+///   lock order of the transaction version, and of the revocations). The statement's snapshot
+///   predates the wait for the session lock, so the token row may look unused in it; but an
+///   `UPDATE` of a row changed by a transaction that committed after the snapshot re-checks its
+///   `WHERE` on the newest version: a token used meanwhile gives no row.
+/// - `i` inserts the successor and `u` extends the session only when `t` won, so a losing or
+///   replayed token changes nothing (the transaction version rolled the touch back).
+/// - `(count(s), count(t))`: `(0, 0)` session inactive, `(1, 0)` already used, `(1, 1)`
+///   rotated. Data-modifying sub-statements always run to completion, read or not.
+pub const ROTATE_POSTGRES: &str = "\
+WITH s AS (\
+  SELECT id FROM sessions WHERE id = $3 AND revoked_at IS NULL FOR UPDATE\
+), t AS (\
+  UPDATE refresh_tokens SET used_at = $1, successor_jti = $4 \
+  WHERE jti = $5 AND session_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
+  AND EXISTS (SELECT 1 FROM s) \
+  RETURNING jti\
+), i AS (\
+  INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+  SELECT $4, $3, $6, $7, $8, $2 FROM t \
+  RETURNING jti\
+), u AS (\
+  UPDATE sessions SET last_used_at = $1, expires_at = $2 \
+  WHERE id = $3 AND EXISTS (SELECT 1 FROM t) \
+  RETURNING id\
+) \
+SELECT (SELECT count(*) FROM s) AS active, (SELECT count(*) FROM t) AS won";
+
+async fn rotate_postgres(
+    conn: &mut AnyConnection,
+    old_jti: &str,
+    successor: &TokenRow,
+    now: i64,
+) -> Result<Rotation, sqlx::Error> {
+    let (active, won): (i64, i64) = sqlx::query_as(ROTATE_POSTGRES)
+        .bind(now)
+        .bind(successor.expires_at)
+        .bind(&successor.session_id)
+        .bind(&successor.jti)
+        .bind(old_jti)
+        .bind(&successor.user_id)
+        .bind(&successor.fingerprint)
+        .bind(successor.issued_at)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(match (active, won) {
+        (0, _) => Rotation::SessionInactive,
+        (_, 0) => Rotation::AlreadyUsed,
+        _ => Rotation::Rotated,
+    })
+}
+
+async fn rotate_in_transaction(
+    conn: &mut AnyConnection,
+    old_jti: &str,
+    successor: &TokenRow,
+    now: i64,
+) -> Result<Rotation, sqlx::Error> {
+    let mut tx = begin_write(conn).await?;
     let touched = sqlx::query(
         "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
          WHERE id = $3 AND revoked_at IS NULL",

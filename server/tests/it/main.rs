@@ -14,6 +14,7 @@ mod faults;
 mod mount;
 mod processes;
 mod race;
+mod revoke_race;
 mod rotation;
 mod sqlite;
 #[path = "../support/mod.rs"]
