@@ -12,6 +12,8 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
+pub mod cache;
+
 /// [`AnyConnection::backend_name`] of PostgreSQL connections.
 const POSTGRES: &str = "PostgreSQL";
 /// [`AnyConnection::backend_name`] of SQLite connections.
@@ -425,11 +427,24 @@ pub async fn claim_late_replay(
     Ok(res.rows_affected() == 1)
 }
 
-/// Revokes one session and every token in it; `Ok(true)` if it was active.
+/// Revokes one session and every token in it; `Ok(true)` if it was active. The session is then
+/// dropped from this process's access-check cache ([`cache::forget_session`]), also when the
+/// outcome is unknown (an error).
 ///
 /// # Errors
 /// Driver errors.
 pub async fn revoke_session(
+    pool: &AnyPool,
+    session_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let res = revoke_session_rows(pool, session_id, reason, now).await;
+    cache::forget_session(session_id);
+    res
+}
+
+async fn revoke_session_rows(
     pool: &AnyPool,
     session_id: &str,
     reason: &str,
@@ -457,11 +472,24 @@ pub async fn revoke_session(
     Ok(res.rows_affected() == 1)
 }
 
-/// Revokes every session of a user; returns how many were active.
+/// Revokes every session of a user; returns how many were active. The sessions are then dropped
+/// from this process's access-check cache ([`cache::forget_user_sessions`]), also when the
+/// outcome is unknown (an error).
 ///
 /// # Errors
 /// Driver errors.
 pub async fn revoke_user_sessions(
+    pool: &AnyPool,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let res = revoke_user_rows(pool, user_id, reason, now).await;
+    cache::forget_user_sessions(user_id);
+    res
+}
+
+async fn revoke_user_rows(
     pool: &AnyPool,
     user_id: &str,
     reason: &str,
