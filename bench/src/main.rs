@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rocket::figment::Figment;
-use rotor_server::config::{Config, Keys, Secret};
+use rotor_server::config::{Config, Secret};
 use rotor_server::db::{Backend, DbPool};
+use rotor_server::keys::Keys;
 use rotor_server::store::{self, UserRow};
 use rotor_server::{passwords, sessions, tokens};
 use sqlx::{AnyPool, Row};
@@ -51,7 +52,7 @@ async fn seed_rotor(users: usize, out: &str) -> Res<()> {
     // hash): hashing 10,000 passwords would take minutes and is not what is measured.
     let hash = passwords::hash(&cfg, "password123".into())
         .await
-        .map_err(|e| format!("password hash: {}", e.message))?;
+        .map_err(|e| format!("password hash: {e}"))?;
     // SQLite has one writer: more tasks would only wait for the lock.
     let tasks = match db.backend() {
         Backend::Sqlite => 1,
@@ -81,7 +82,7 @@ async fn seed_rotor(users: usize, out: &str) -> Res<()> {
                 }
                 let pair = sessions::start(&db, &cfg, &keys, &user, now)
                     .await
-                    .map_err(|e| format!("start session: {}", e.message))?;
+                    .map_err(|e| format!("start session: {e}"))?;
                 lines.push((i, format!("{} {}\n", user.id, pair.refresh)));
             }
             Ok::<_, String>(lines)
@@ -128,7 +129,7 @@ fn forge_rotor() -> Res<()> {
         iat: now,
         refresh_exp: now.saturating_add(forged_cfg.refresh_token_expiry.0),
     };
-    let pair = tokens::sign_pair(&forged_cfg, &keys, &issue).map_err(|e| e.message.to_string())?;
+    let pair = tokens::sign_pair(&forged_cfg, &keys, &issue).map_err(|e| e.to_string())?;
     println!("{}", pair.refresh);
     Ok(())
 }
