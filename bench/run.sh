@@ -54,6 +54,10 @@ ROTOR_POOL=${ROTOR_POOL:-}
 # A rotor-server binary built from an earlier commit, measured the same way (unset: skipped).
 BASELINE_BIN=${BASELINE_BIN:-}
 BASELINE_DESC=${BASELINE_DESC:-}   # e.g. "main at 4191868", for RESULTS.md
+# The baseline's source tree: its databases are seeded by this tree's helper, then forget the
+# migrations the baseline does not know (the later ones only add nullable columns so far), or
+# the baseline refuses to start ("previously applied but missing").
+BASELINE_SRC=${BASELINE_SRC:-}
 BASELINE_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench_base?sslmode=${ROTOR_PG_URL##*sslmode=}
 BASELINE_SQLITE_DB=$SCRATCH/rotor-bench-base.db
 ME=${ME:-1}
@@ -174,6 +178,12 @@ if [ -n "$BASELINE_BIN" ]; then
   log "seeding $USERS users: baseline on PostgreSQL and SQLite"
   env "$(rotor_env "$BASELINE_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-base-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
   seed_sqlite "$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt"
+  if [ -n "$BASELINE_SRC" ]; then
+    known=$(find "$BASELINE_SRC/server/migrations/postgres" -name '*.sql' -printf '%f\n' | cut -d_ -f1 | paste -sd,)
+    su postgres -c "psql -v ON_ERROR_STOP=1 -qAt -d rotor_bench_base -c 'DELETE FROM _sqlx_migrations WHERE version NOT IN ($known)'" >/dev/null
+    known=$(find "$BASELINE_SRC/server/migrations/sqlite" -name '*.sql' -printf '%f\n' | cut -d_ -f1 | paste -sd,)
+    sqlite3 "$BASELINE_SQLITE_DB" "DELETE FROM _sqlx_migrations WHERE version NOT IN ($known)"
+  fi
 fi
 log "seeding $USERS users: peer on PostgreSQL"
 (cd "$PEER" && DATABASE_URL=$PEER_PG_URL timeout 300 node seed.js "$USERS" "$OUT/tokens-peer.txt") 2>&1 | tee -a "$OUT/seed.log" >&2
