@@ -61,6 +61,9 @@ BASELINE_SRC=${BASELINE_SRC:-}
 BASELINE_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench_base?sslmode=${ROTOR_PG_URL##*sslmode=}
 BASELINE_SQLITE_DB=$SCRATCH/rotor-bench-base.db
 ME=${ME:-1}
+# 1: one more rotor run on SQLite with sqlite_synchronous = "normal" (no fsync per commit).
+SQLITE_NORMAL=${SQLITE_NORMAL:-0}
+SQLITE_NORMAL_DB=$SCRATCH/rotor-bench-normal.db
 # cargo's target directory, made absolute (cargo resolves a relative one against its cwd).
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
@@ -154,8 +157,8 @@ if [ -n "$BASELINE_BIN" ]; then
   [ -x "$BASELINE_BIN" ] || die "BASELINE_BIN=$BASELINE_BIN is not an executable"
 fi
 
-rotor_env() { # $1 = database url
-  echo "ROCKET_DATABASES={rotor={url=\"$1\"${ROTOR_POOL:+,max_connections=$ROTOR_POOL}}}"
+rotor_env() { # $1 = database url, $2 = more settings of databases.rotor (TOML, optional)
+  echo "ROCKET_DATABASES={rotor={url=\"$1\"${ROTOR_POOL:+,max_connections=$ROTOR_POOL}${2:+,$2}}}"
 }
 
 # ------------------------------------------------------------------ seeding
@@ -174,6 +177,7 @@ seed_sqlite() { # DB_FILE TOKENS_OUT
 }
 log "seeding $USERS users: rotor on SQLite"
 seed_sqlite "$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt"
+[ "$SQLITE_NORMAL" != 1 ] || seed_sqlite "$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt"
 if [ -n "$BASELINE_BIN" ]; then
   log "seeding $USERS users: baseline on PostgreSQL and SQLite"
   env "$(rotor_env "$BASELINE_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-base-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
@@ -272,11 +276,11 @@ bench_one() {
 
 declare -A RSS_IDLE=() RSS_HWM=()
 
-bench_rotor() { # LABEL DB_URL TOKENS [BINARY]
-  local label=$1 dburl=$2 tokens=$3 bin=${4:-$ROTOR_BIN}
+bench_rotor() { # LABEL DB_URL TOKENS [BINARY] [DATABASE SETTINGS]
+  local label=$1 dburl=$2 tokens=$3 bin=${4:-$ROTOR_BIN} extra=${5:-}
   port_free "$ROTOR_PORT"
-  log "$label: starting rotor-server ($bin)"
-  env "$(rotor_env "$dburl")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT \
+  log "$label: starting rotor-server ($bin${extra:+, $extra})"
+  env "$(rotor_env "$dburl" "$extra")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT \
     "$bin" >"$OUT/server-$label.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
@@ -321,7 +325,8 @@ bench_me() {
   wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
   # One refresh with a user's last token gives a fresh access token (and keeps the chain whole).
   local line user token access
-  line=$(grep ' ready$' "$OUT/final-rotor-pg.txt" | sed -n "$((ME_USER += 1))p")
+  ME_USER=$((ME_USER + 1)) # a user of its own per run: a token refreshed twice would be reuse
+  line=$(grep ' ready$' "$OUT/final-rotor-pg.txt" | sed -n "${ME_USER}p")
   user=${line%% *}; token=$(echo "$line" | cut -d' ' -f2)
   access=$(curl -s --max-time 5 "http://$HOST:$ROTOR_PORT/refresh-token" -H 'Content-Type: application/json' \
     -d "{\"refreshToken\":\"$token\"}" | sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
@@ -336,6 +341,10 @@ ME_USER=0
 bench_rotor rotor-pg "$ROTOR_PG_URL" "$OUT/tokens-rotor-pg.txt"
 bench_rotor rotor-sqlite "sqlite://$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt"
 ROTOR_LABELS="rotor-pg rotor-sqlite"
+if [ "$SQLITE_NORMAL" = 1 ]; then
+  bench_rotor rotor-sqlite-normal "sqlite://$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt" "$ROTOR_BIN" 'sqlite_synchronous="normal"'
+  ROTOR_LABELS="$ROTOR_LABELS rotor-sqlite-normal"
+fi
 if [ -n "$BASELINE_BIN" ]; then
   bench_rotor base-pg "$BASELINE_PG_URL" "$OUT/tokens-base-pg.txt" "$BASELINE_BIN"
   bench_rotor base-sqlite "sqlite://$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt" "$BASELINE_BIN"
@@ -366,6 +375,7 @@ TABLE=$OUT/table.md
     case $label in
       rotor-pg) srv=rotor-server; db=PostgreSQL ;;
       rotor-sqlite) srv=rotor-server; db=SQLite ;;
+      rotor-sqlite-normal) srv=rotor-server; db='SQLite, synchronous=NORMAL' ;;
       base-pg) srv="rotor-server baseline"; db=PostgreSQL ;;
       base-sqlite) srv="rotor-server baseline"; db=SQLite ;;
       peer-pg) srv="peer (Express)"; db=PostgreSQL ;;
