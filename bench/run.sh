@@ -4,6 +4,9 @@
 #
 #   bash bench/run.sh                     # writes bench/RESULTS.md, prints the table
 #   DURATION=10 WARMUP=3 bash bench/run.sh
+#   BASELINE_BIN=/work/target-base/release/rotor-server bash bench/run.sh   # before/after
+#
+# Builds go to $CARGO_TARGET_DIR (default: target/ at the repository root), as cargo's own.
 #
 # 1. PostgreSQL up (.ci/postgres.sh), fresh databases rotor_bench and peer_bench.
 # 2. Release builds of rotor-server and of the seeding/checking helper (bench/src/main.rs).
@@ -13,6 +16,10 @@
 #    SQLite, the peer on PostgreSQL. For each: warm-up, then the success path (wrk, chained
 #    rotation, wrk/refresh_chain.lua), then the 401 path with a forged token
 #    (wrk/invalid_token.lua); then the database is checked against what wrk received.
+#    With BASELINE_BIN, the same two rotor runs again with that binary (a build of an earlier
+#    commit), on databases of their own seeded the same way.
+#    Then GET /me (wrk/me.lua) on rotor-server on PostgreSQL with access_check = "session"
+#    (cache on, then access_cache_ttl = 0: today's check) and "token" (ME=0 skips this).
 # 5. Prints one table and writes it to bench/RESULTS.md with the machine description.
 #
 # Everything listens on and targets 127.0.0.1 only; every wait loop and every wrk run is
@@ -44,6 +51,23 @@ SQLITE_DB=$SCRATCH/rotor-bench.db
 # rotor-server's pool size (databases.rotor.max_connections); unset: the server's defaults
 # (PostgreSQL: workers x 4, SQLite: 1).
 ROTOR_POOL=${ROTOR_POOL:-}
+# A rotor-server binary built from an earlier commit, measured the same way (unset: skipped).
+BASELINE_BIN=${BASELINE_BIN:-}
+BASELINE_DESC=${BASELINE_DESC:-}   # e.g. "main at 4191868", for RESULTS.md
+# The baseline's source tree: its databases are seeded by this tree's helper, then forget the
+# migrations the baseline does not know (the later ones only add nullable columns so far), or
+# the baseline refuses to start ("previously applied but missing").
+BASELINE_SRC=${BASELINE_SRC:-}
+BASELINE_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench_base?sslmode=${ROTOR_PG_URL##*sslmode=}
+BASELINE_SQLITE_DB=$SCRATCH/rotor-bench-base.db
+ME=${ME:-1}
+# 1: one more rotor run on SQLite with sqlite_synchronous = "normal" (no fsync per commit).
+SQLITE_NORMAL=${SQLITE_NORMAL:-0}
+SQLITE_NORMAL_DB=$SCRATCH/rotor-bench-normal.db
+# cargo's target directory, made absolute (cargo resolves a relative one against its cwd).
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
+export CARGO_TARGET_DIR=$TARGET_DIR
 
 export ACCESS_TOKEN_SECRET=bench-access-secret-0123456789abcdef
 export REFRESH_TOKEN_SECRET=bench-refresh-secret-0123456789abcdef
@@ -117,6 +141,8 @@ DO $$BEGIN
 END$$;
 DROP DATABASE IF EXISTS rotor_bench WITH (FORCE);
 CREATE DATABASE rotor_bench OWNER rotor;
+DROP DATABASE IF EXISTS rotor_bench_base WITH (FORCE);
+CREATE DATABASE rotor_bench_base OWNER rotor;
 DROP DATABASE IF EXISTS peer_bench WITH (FORCE);
 CREATE DATABASE peer_bench OWNER peer;
 SQL
@@ -126,12 +152,15 @@ PG_VERSION=$(su postgres -c "psql -qAtc 'SHOW server_version'")
 # ------------------------------------------------------------------ builds
 log "building rotor-server and the bench helper (release)"
 (cd "$ROOT" && timeout 1800 cargo build --release -q -p rotor-server) || die "cargo build rotor-server"
-(cd "$BENCH" && CARGO_TARGET_DIR=$ROOT/target timeout 1800 cargo build --release -q) || die "cargo build bench helper"
-ROTOR_BIN=$ROOT/target/release/rotor-server
-HELPER=$ROOT/target/release/rotor-bench
+(cd "$BENCH" && timeout 1800 cargo build --release -q) || die "cargo build bench helper"
+ROTOR_BIN=$TARGET_DIR/release/rotor-server
+HELPER=$TARGET_DIR/release/rotor-bench
+if [ -n "$BASELINE_BIN" ]; then
+  [ -x "$BASELINE_BIN" ] || die "BASELINE_BIN=$BASELINE_BIN is not an executable"
+fi
 
-rotor_env() { # $1 = database url
-  echo "ROCKET_DATABASES={rotor={url=\"$1\"${ROTOR_POOL:+,max_connections=$ROTOR_POOL}}}"
+rotor_env() { # $1 = database url, $2 = more settings of databases.rotor (TOML, optional)
+  echo "ROCKET_DATABASES={rotor={url=\"$1\"${ROTOR_POOL:+,max_connections=$ROTOR_POOL}${2:+,$2}}}"
 }
 
 # ------------------------------------------------------------------ seeding
@@ -139,14 +168,29 @@ log "seeding $USERS users: rotor on PostgreSQL"
 # synchronous_commit=off for the seeding connections only (the server runs with the cluster's
 # settings): the commits of 10,000 logins would otherwise wait for 10,000 WAL flushes.
 env "$(rotor_env "$ROTOR_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
+seed_sqlite() { # DB_FILE TOKENS_OUT
+  # Seeded on tmpfs (no fsync per commit) and copied to disk, where the server runs on it.
+  local seed=/dev/shm/rotor-bench-seed.db
+  rm -f "$seed" "$seed"-wal "$seed"-shm "$1" "$1"-wal "$1"-shm
+  env "$(rotor_env "sqlite://$seed")" timeout 300 "$HELPER" seed-rotor "$USERS" "$2" 2>&1 | tee -a "$OUT/seed.log" >&2
+  [ ! -e "$seed-wal" ] || [ ! -s "$seed-wal" ] || die "SQLite seed left a non-empty WAL"
+  cp "$seed" "$1"
+  rm -f "$seed" "$seed"-wal "$seed"-shm
+}
 log "seeding $USERS users: rotor on SQLite"
-# Seeded on tmpfs (no fsync per commit) and copied to disk, where the server runs on it.
-SEED_SQLITE=/dev/shm/rotor-bench-seed.db
-rm -f "$SEED_SQLITE" "$SEED_SQLITE"-wal "$SEED_SQLITE"-shm "$SQLITE_DB" "$SQLITE_DB"-wal "$SQLITE_DB"-shm
-env "$(rotor_env "sqlite://$SEED_SQLITE")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-sqlite.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
-[ ! -e "$SEED_SQLITE-wal" ] || [ ! -s "$SEED_SQLITE-wal" ] || die "SQLite seed left a non-empty WAL"
-cp "$SEED_SQLITE" "$SQLITE_DB"
-rm -f "$SEED_SQLITE" "$SEED_SQLITE"-wal "$SEED_SQLITE"-shm
+seed_sqlite "$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt"
+[ "$SQLITE_NORMAL" != 1 ] || seed_sqlite "$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt"
+if [ -n "$BASELINE_BIN" ]; then
+  log "seeding $USERS users: baseline on PostgreSQL and SQLite"
+  env "$(rotor_env "$BASELINE_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-base-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
+  seed_sqlite "$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt"
+  if [ -n "$BASELINE_SRC" ]; then
+    known=$(find "$BASELINE_SRC/server/migrations/postgres" -name '*.sql' -printf '%f\n' | cut -d_ -f1 | paste -sd,)
+    su postgres -c "psql -v ON_ERROR_STOP=1 -qAt -d rotor_bench_base -c 'DELETE FROM _sqlx_migrations WHERE version NOT IN ($known)'" >/dev/null
+    known=$(find "$BASELINE_SRC/server/migrations/sqlite" -name '*.sql' -printf '%f\n' | cut -d_ -f1 | paste -sd,)
+    sqlite3 "$BASELINE_SQLITE_DB" "DELETE FROM _sqlx_migrations WHERE version NOT IN ($known)"
+  fi
+fi
 log "seeding $USERS users: peer on PostgreSQL"
 (cd "$PEER" && DATABASE_URL=$PEER_PG_URL timeout 300 node seed.js "$USERS" "$OUT/tokens-peer.txt") 2>&1 | tee -a "$OUT/seed.log" >&2
 FORGED_ROTOR=$(env "$(rotor_env "$ROTOR_PG_URL")" "$HELPER" forge-rotor)
@@ -234,12 +278,12 @@ bench_one() {
 
 declare -A RSS_IDLE=() RSS_HWM=()
 
-bench_rotor() { # LABEL DB_URL TOKENS
-  local label=$1 dburl=$2 tokens=$3
+bench_rotor() { # LABEL DB_URL TOKENS [BINARY] [DATABASE SETTINGS]
+  local label=$1 dburl=$2 tokens=$3 bin=${4:-$ROTOR_BIN} extra=${5:-}
   port_free "$ROTOR_PORT"
-  log "$label: starting rotor-server"
-  env "$(rotor_env "$dburl")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT \
-    "$ROTOR_BIN" >"$OUT/server-$label.log" 2>&1 &
+  log "$label: starting rotor-server ($bin${extra:+, $extra})"
+  env "$(rotor_env "$dburl" "$extra")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT \
+    "$bin" >"$OUT/server-$label.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
   sleep 1
@@ -271,10 +315,49 @@ bench_peer() {
   cat "$OUT/check-$label.txt" >&2
 }
 
+# bench_me LABEL ENV... : GET /me with one access token on rotor-server on PostgreSQL, started
+# with the extra environment ENV (the access-check settings).
+bench_me() {
+  local label=$1; shift
+  port_free "$ROTOR_PORT"
+  log "$label: starting rotor-server ($*)"
+  env "$(rotor_env "$ROTOR_PG_URL")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT "$@" \
+    "$ROTOR_BIN" >"$OUT/server-$label.log" 2>&1 &
+  SERVER_PID=$!
+  wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
+  # One refresh with a user's last token gives a fresh access token (and keeps the chain whole).
+  local line user token access
+  ME_USER=$((ME_USER + 1)) # a user of its own per run: a token refreshed twice would be reuse
+  line=$(grep ' ready$' "$OUT/final-rotor-pg.txt" | sed -n "${ME_USER}p")
+  user=${line%% *}; token=$(echo "$line" | cut -d' ' -f2)
+  access=$(curl -s --max-time 5 "http://$HOST:$ROTOR_PORT/refresh-token" -H 'Content-Type: application/json' \
+    -d "{\"refreshToken\":\"$token\"}" | sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
+  [ -n "$access" ] || die "$label: no access token for user $user"
+  run_wrk "$label-warmup" 2 "$BENCH/wrk/me.lua" "http://$HOST:$ROTOR_PORT" "$access" "$label"
+  run_wrk "$label" "$DURATION" "$BENCH/wrk/me.lua" "http://$HOST:$ROTOR_PORT" "$access" "$label"
+  stop_server
+}
+ME_USER=0
+
 # ------------------------------------------------------------------ the runs
 bench_rotor rotor-pg "$ROTOR_PG_URL" "$OUT/tokens-rotor-pg.txt"
 bench_rotor rotor-sqlite "sqlite://$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt"
+ROTOR_LABELS="rotor-pg rotor-sqlite"
+if [ "$SQLITE_NORMAL" = 1 ]; then
+  bench_rotor rotor-sqlite-normal "sqlite://$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt" "$ROTOR_BIN" 'sqlite_synchronous="normal"'
+  ROTOR_LABELS="$ROTOR_LABELS rotor-sqlite-normal"
+fi
+if [ -n "$BASELINE_BIN" ]; then
+  bench_rotor base-pg "$BASELINE_PG_URL" "$OUT/tokens-base-pg.txt" "$BASELINE_BIN"
+  bench_rotor base-sqlite "sqlite://$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt" "$BASELINE_BIN"
+  ROTOR_LABELS="$ROTOR_LABELS base-pg base-sqlite"
+fi
 bench_peer
+if [ "$ME" = 1 ]; then
+  bench_me me-session ROCKET_ACCESS_CHECK=session ROCKET_ACCESS_CACHE_TTL=1
+  bench_me me-session-nocache ROCKET_ACCESS_CHECK=session ROCKET_ACCESS_CACHE_TTL=0
+  bench_me me-token ROCKET_ACCESS_CHECK=token
+fi
 
 # ------------------------------------------------------------------ table
 errors_of() { # errors of run NAME: success path = non-200 + parse failures + duplicates +
@@ -290,10 +373,13 @@ TABLE=$OUT/table.md
 {
   echo "| server | database | path | req/s | p50 ms | p99 ms | errors | rotor/peer req/s | server cores | PostgreSQL cores | CPU µs/request | busy cores | quiet before |"
   echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-  for label in rotor-pg rotor-sqlite peer-pg; do
+  for label in $ROTOR_LABELS peer-pg; do
     case $label in
       rotor-pg) srv=rotor-server; db=PostgreSQL ;;
       rotor-sqlite) srv=rotor-server; db=SQLite ;;
+      rotor-sqlite-normal) srv=rotor-server; db='SQLite, synchronous=NORMAL' ;;
+      base-pg) srv="rotor-server baseline"; db=PostgreSQL ;;
+      base-sqlite) srv="rotor-server baseline"; db=SQLite ;;
       peer-pg) srv="peer (Express)"; db=PostgreSQL ;;
     esac
     for path in success 401; do
@@ -307,6 +393,20 @@ TABLE=$OUT/table.md
         "$ratio" "$(field "$n" server_cores)" "$(field "$n" pg_cores)" "$cpu_us" "$(field "$n" busy_cores)" "$(field "$n" quiet_before)"
     done
   done
+  if [ "$ME" = 1 ]; then
+    for n in me-session me-session-nocache me-token; do
+      case $n in
+        me-session) pname='GET /me, access_check=session, cache 1 s' ;;
+        me-session-nocache) pname='GET /me, access_check=session, access_cache_ttl=0 (lookup per request)' ;;
+        me-token) pname='GET /me, access_check=token' ;;
+      esac
+      rps=$(field "$n" rps)
+      cpu_us=$(awk -v s="$(field "$n" server_cores)" -v p="$(field "$n" pg_cores)" -v r="$rps" 'BEGIN{ if (r > 0) printf "%.0f", (s + p) * 1e6 / r; else print "n/a" }')
+      printf '| rotor-server | PostgreSQL | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s |\n' \
+        "$pname" "$rps" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(( $(field "$n" non200) + $(field "$n" sock_err) + $(field "$n" timeouts) ))" \
+        "n/a" "$(field "$n" server_cores)" "$(field "$n" pg_cores)" "$cpu_us" "$(field "$n" busy_cores)" "$(field "$n" quiet_before)"
+    done
+  fi
 } >"$TABLE"
 
 kb_to_mib() { awk -v k="${1:-0}" 'BEGIN{printf "%.1f MiB", k / 1024}'; }
@@ -330,6 +430,8 @@ r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGI
   echo "\`wrk -t$THREADS -c$CONNS -d${DURATION}s --latency\` on 127.0.0.1, one server at a time, $USERS users each with one live session."
   echo "Success path: \`bench/wrk/refresh_chain.lua\`, each connection chains the rotated token of its own users (a user is never in two requests at once), after a ${WARMUP} s warm-up on the same chains."
   echo "401 path: \`bench/wrk/invalid_token.lua\` with a forged token (the server's claims, signed with another secret)."
+  [ -z "$BASELINE_BIN" ] || echo "rotor-server baseline: \`$BASELINE_BIN\`${BASELINE_DESC:+ ($BASELINE_DESC)}, same settings, databases of its own seeded the same way."
+  [ "$ME" != 1 ] || echo "GET /me: \`bench/wrk/me.lua\`, one user's access token on every request, rotor-server on PostgreSQL restarted per mode (\`ROCKET_ACCESS_CHECK\`, \`ROCKET_ACCESS_CACHE_TTL\`)."
   echo "rotor-server: release build, \`ROCKET_PROFILE=release\` (log level critical), $(nproc) Rocket workers, pool size ${ROTOR_POOL:-the server default (PostgreSQL: workers × 4 = $(( $(nproc) * 4 )), SQLite: 1)}, PostgreSQL URL with \`sslmode=${ROTOR_PG_URL##*sslmode=}\` (the peer's \`pg\` client uses no TLS either). Peer: \`node server.js\`, NODE_ENV=production, pg pool 10, its default error handler."
   echo
   echo "## Results"
@@ -349,7 +451,7 @@ r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGI
   echo "rotor: every session active with exactly one live refresh token, no forked chain (tokens - used = sessions), every user's last received token is its live one, and rotations recorded = 200s received + rotations whose response wrk never read when it stopped. Peer: every user's last received token is the stored one."
   echo
   echo '```text'
-  for label in rotor-pg rotor-sqlite peer-pg; do cat "$OUT/check-$label.txt"; done
+  for label in $ROTOR_LABELS peer-pg; do cat "$OUT/check-$label.txt"; done
   echo '```'
   echo
   echo "Raw wrk results: \`$OUT/results.txt\`."
@@ -360,7 +462,7 @@ echo
 grep -h '^CHECK' "$OUT"/check-*.txt || true
 mv "$RESULTS.tmp" "$RESULTS"
 log "wrote $RESULTS; servers stopped, PostgreSQL left running"
-for label in rotor-pg rotor-sqlite peer-pg; do
+for label in $ROTOR_LABELS peer-pg; do
   [ "$(check_of "$label")" = PASS ] || die "correctness check failed for $label (see $OUT/check-$label.txt)"
   [ "$(errors_of "$label-success")" = 0 ] || die "$label: errors on the success path"
 done

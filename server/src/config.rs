@@ -141,6 +141,24 @@ impl From<SameSitePolicy> for SameSite {
     }
 }
 
+/// How [`crate::guards::AuthUser`] checks an access token (`access_check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessCheck {
+    /// The default: signature and claims, then the session must still be active (a database
+    /// lookup, or this process's cache of sessions seen active less than `access_cache_ttl`
+    /// ago). A revocation takes effect at once on the replica that made it, and within
+    /// `access_cache_ttl` on the others.
+    Session,
+    /// Signature and claims only: a revoked session's access token is accepted until it
+    /// expires (`access_token_expiry`). The user row is still read for the route (cached for
+    /// `access_cache_ttl`); a user that no longer exists is refused.
+    Token,
+}
+
+/// Longest `access_cache_ttl` accepted, in seconds.
+pub const MAX_ACCESS_CACHE_TTL: u64 = 60;
+
 /// Every setting of the service. Field names are the configuration keys.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -228,6 +246,11 @@ pub struct Config {
     /// Security and audit event lines written per second at most (the rest are counted and
     /// reported as suppressed).
     pub event_lines_per_second: u32,
+    /// What an access token must pass: `"session"` (default) or `"token"` ([`AccessCheck`]).
+    pub access_check: AccessCheck,
+    /// How long this process trusts a session it saw active (session mode) or a user row it
+    /// read (token mode); default 1 s, 0 disables the cache.
+    pub access_cache_ttl: Seconds,
 }
 
 impl Default for Config {
@@ -270,6 +293,8 @@ impl Default for Config {
             max_sessions_per_user: 100,
             metrics: "off".into(),
             event_lines_per_second: 50,
+            access_check: AccessCheck::Session,
+            access_cache_ttl: Seconds(1),
         }
     }
 }
@@ -428,6 +453,11 @@ fn check(cfg: &Config, debug: bool) -> Result<(), String> {
     }
     if cfg.access_token_expiry.0 == 0 || cfg.refresh_token_expiry.0 == 0 {
         return Err("ACCESS_TOKEN_EXPIRY and REFRESH_TOKEN_EXPIRY must be positive".into());
+    }
+    if cfg.access_cache_ttl.0 > MAX_ACCESS_CACHE_TTL {
+        return Err(format!(
+            "access_cache_ttl must be at most {MAX_ACCESS_CACHE_TTL} s: it is how long a session revoked elsewhere still passes"
+        ));
     }
     if cfg.access_cookie_name == cfg.refresh_cookie_name {
         return Err("access_cookie_name and refresh_cookie_name must differ".into());
@@ -632,5 +662,28 @@ mod tests {
             .extract::<Config>()
             .unwrap_err();
         assert!(err.to_string().contains("quote it"), "{err}");
+    }
+
+    #[test]
+    fn access_check_settings() {
+        let cfg = Config::default();
+        assert_eq!(cfg.access_check, AccessCheck::Session);
+        assert_eq!(cfg.access_cache_ttl, Seconds(1));
+        let parsed = Figment::new()
+            .merge(("access_check", "token"))
+            .merge(("access_cache_ttl", "2s"))
+            .extract::<Config>()
+            .unwrap();
+        assert_eq!(parsed.access_check, AccessCheck::Token);
+        assert_eq!(parsed.access_cache_ttl, Seconds(2));
+        assert!(Figment::new()
+            .merge(("access_check", "none"))
+            .extract::<Config>()
+            .is_err());
+        let long = Config {
+            access_cache_ttl: Seconds(MAX_ACCESS_CACHE_TTL + 1),
+            ..Config::default()
+        };
+        assert!(check(&long, true).unwrap_err().contains("access_cache_ttl"));
     }
 }

@@ -39,6 +39,56 @@ pub const DEFAULT_POSTGRES_CONNECTIONS: u64 = 16;
 /// Default SQLite busy timeout: how long a writer waits for the lock before giving up (503).
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 
+/// SQLite's `synchronous` setting in WAL mode (`databases.rotor.sqlite_synchronous`): what a
+/// power failure or an operating-system crash can take back. A crash of the rotor-server
+/// process alone loses nothing in either mode: a commit is in the WAL file before it returns.
+///
+/// - [`Full`](Self::Full), the default: the WAL is flushed to disk (fsync) at every commit, so
+///   every answer the server gave survives a power failure. Costs one fsync per write
+///   transaction: per refresh, login and logout.
+/// - [`Normal`](Self::Normal): the WAL is flushed only at checkpoints. The database stays
+///   consistent, but a power failure can roll back the last transactions committed before it
+///   (up to the last checkpoint, by default about 1000 pages of WAL): a rotation the client
+///   already received is forgotten (the client holds a successor the database never recorded,
+///   so its next refresh is refused as unknown and the user is logged out, while the parent
+///   token is unused again and can be refreshed by whoever holds it), and a logout or a reuse
+///   revocation can be undone (the session is live again).
+///
+/// PostgreSQL's counterpart is `synchronous_commit` (default `on`, like `Full`); set it on the
+/// server, not here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// `PRAGMA synchronous = FULL`: every commit durable.
+    Full,
+    /// `PRAGMA synchronous = NORMAL`: commits durable from the next checkpoint on.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// Parses `"full"` or `"normal"` (any case).
+    ///
+    /// # Errors
+    /// A message naming the accepted values.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            _ => Err(format!(
+                "databases.rotor.sqlite_synchronous must be \"full\" or \"normal\", not `{text}`"
+            )),
+        }
+    }
+
+    /// The `PRAGMA synchronous` value.
+    #[must_use]
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -163,6 +213,15 @@ impl DbPool {
         let max = get("max_connections").unwrap_or(default_max).clamp(1, 1024);
         let connect_timeout = get("connect_timeout").unwrap_or(5).max(1);
         let busy_ms = get("busy_timeout_ms").unwrap_or(DEFAULT_BUSY_TIMEOUT_MS);
+        let synchronous = match figment.extract_inner::<String>("sqlite_synchronous") {
+            Ok(text) => SqliteSynchronous::parse(&text).map_err(DbError::Config)?,
+            Err(e) if e.missing() => SqliteSynchronous::Full,
+            Err(e) => {
+                return Err(DbError::Config(format!(
+                    "databases.rotor.sqlite_synchronous: {e}"
+                )))
+            }
+        };
 
         let mut url = url;
         if backend == Backend::Sqlite {
@@ -196,6 +255,9 @@ impl DbPool {
             options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
                     conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                        .await?;
+                    let sync = synchronous.pragma();
+                    conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
                         .await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     Ok(())

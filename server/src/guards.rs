@@ -8,14 +8,15 @@ use rocket::http::{ContentType, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{AccessCheck, Config};
 use crate::cookies;
 use crate::db::Db;
 use crate::error::{stash, ApiError};
 use crate::keys::Keys;
 use crate::messages as msg;
-use crate::store::{self, UserRow};
+use crate::store::{self, cache, UserRow};
 use crate::tokens::{self, TokenClaims};
 
 fn fail<T, F>(req: &Request<'_>, err: ApiError) -> Outcome<T, (Status, ApiError), F> {
@@ -46,7 +47,8 @@ fn access_token(req: &Request<'_>, cfg: &Config) -> Option<String> {
         .or_else(|| cookies::access(req.cookies(), cfg))
 }
 
-/// A user authenticated by a valid access token whose session is still active.
+/// A user authenticated by a valid access token: signature and claims, and with
+/// `access_check = "session"` (the default) a session that is still active ([`AccessCheck`]).
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     /// The user.
@@ -61,6 +63,23 @@ async fn auth_user(req: &Request<'_>) -> Result<AuthUser, ApiError> {
     let db = state::<Db>(req)?;
     let token = access_token(req, cfg).ok_or_else(|| ApiError::unauthorized(msg::UNAUTHORIZED))?;
     let claims = tokens::verify_access(cfg, keys, &token, tokens::now()).map_err(ApiError::from)?;
+    let ttl = Duration::from_secs(cfg.access_cache_ttl.0);
+    let user = match cfg.access_check {
+        AccessCheck::Session => session_user(db, &claims, ttl).await?,
+        AccessCheck::Token => token_user(db, &claims, ttl).await?,
+    };
+    Ok(AuthUser { user, claims })
+}
+
+/// The user of the token's session if the session is active: from this process's cache when it
+/// was seen active less than `ttl` ago, else from the database (and then cached).
+async fn session_user(db: &Db, claims: &TokenClaims, ttl: Duration) -> Result<UserRow, ApiError> {
+    if !ttl.is_zero() {
+        if let Some(user) = cache::active_session(&claims.sid, &claims.sub, ttl) {
+            return Ok(user);
+        }
+    }
+    let ticket = cache::ticket();
     let user = store::active_session_user(db.pool(), &claims.sid, &claims.sub)
         .await
         .map_err(|e| ApiError::database("access check", &e))?
@@ -71,7 +90,30 @@ async fn auth_user(req: &Request<'_>) -> Result<AuthUser, ApiError> {
             );
             ApiError::unauthorized(msg::INVALID_ACCESS)
         })?;
-    Ok(AuthUser { user, claims })
+    if !ttl.is_zero() {
+        cache::remember_session(ticket, &claims.sid, &user);
+    }
+    Ok(user)
+}
+
+/// The token's user, whatever its session's state (`access_check = "token"`).
+async fn token_user(db: &Db, claims: &TokenClaims, ttl: Duration) -> Result<UserRow, ApiError> {
+    if !ttl.is_zero() {
+        if let Some(user) = cache::user(&claims.sub, ttl) {
+            return Ok(user);
+        }
+    }
+    let user = store::user_by_id(db.pool(), &claims.sub)
+        .await
+        .map_err(|e| ApiError::database("access check", &e))?
+        .ok_or_else(|| {
+            log::info!("rotor: access token of a user that no longer exists");
+            ApiError::unauthorized(msg::INVALID_ACCESS)
+        })?;
+    if !ttl.is_zero() {
+        cache::remember_user(&user);
+    }
+    Ok(user)
 }
 
 #[rocket::async_trait]

@@ -148,22 +148,23 @@ async fn presented(
     keys: &Keys,
     token: &str,
     now: u64,
-) -> Result<(TokenClaims, TokenRow), SessionError> {
+) -> Result<(TokenClaims, TokenRow, i64), SessionError> {
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
     let invalid = |why: &str| {
         log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
         SessionError::Unknown
     };
-    let row = store::token_of_existing_user(db.pool(), &claims.jti)
+    let found = store::token_of_existing_user(db.pool(), &claims.jti)
         .await
         .map_err(db_err("refresh"))?
         .ok_or_else(|| invalid("unknown jti or user"))?;
+    let (row, started) = (found.token, found.session_created_at);
     let matches = tokens::stored_fingerprint(&row.fingerprint)
         .is_some_and(|stored| stored == tokens::fingerprint(token));
     if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
         return Err(invalid("stored fingerprint does not match"));
     }
-    Ok((claims, row))
+    Ok((claims, row, started))
 }
 
 /// The user and session a refresh token may end (`/logout`, `/logout-all`): the token is
@@ -180,7 +181,7 @@ pub async fn owner_of(
     token: &str,
     now: u64,
 ) -> Result<(String, String), SessionError> {
-    let (claims, row) = presented(db, cfg, keys, token, now).await?;
+    let (claims, row, _) = presented(db, cfg, keys, token, now).await?;
     if row.revoked_at.is_some() {
         log::info!(
             "rotor: refresh token of a revoked session presented to log out (session {})",
@@ -249,12 +250,8 @@ pub async fn refresh(
     now: u64,
     seen: &Seen,
 ) -> Result<(Pair, Refreshed), SessionError> {
-    let (claims, row) = presented(db, cfg, keys, token, now).await?;
+    let (claims, row, started) = presented(db, cfg, keys, token, now).await?;
     let pool = db.pool();
-    let started = store::session_created_at(pool, &row.session_id)
-        .await
-        .map_err(db_err("refresh"))?
-        .ok_or(SessionError::Used)?;
     let exp = refresh_exp(cfg, unsigned(started), now);
     if exp <= now {
         store::revoke_session(pool, &row.session_id, "max_lifetime", secs(now))

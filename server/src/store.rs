@@ -1,8 +1,65 @@
 //! Every SQL statement of the service. The same text runs on SQLite and PostgreSQL through
-//! `sqlx::Any` (`$n` placeholders, BIGINT Unix seconds, no bound NULLs).
+//! `sqlx::Any` (`$n` placeholders, BIGINT Unix seconds, no bound NULLs), except where a back end
+//! has a better form: the rotation is one statement on PostgreSQL ([`rotate`]).
+//!
+//! Every statement is a prepared statement cached per connection (sqlx's `persistent(true)`
+//! default; 100 statements per connection on both back ends, far more than the two dozen
+//! distinct statements here), so after a connection's first use of a statement only Bind and
+//! Execute travel.
+//!
+//! Write transactions start with [`begin_write`]: `BEGIN IMMEDIATE` on SQLite.
 
-use sqlx::AnyPool;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
+
+pub mod cache;
+
+/// [`AnyConnection::backend_name`] of PostgreSQL connections.
+const POSTGRES: &str = "PostgreSQL";
+/// [`AnyConnection::backend_name`] of SQLite connections.
+const SQLITE: &str = "SQLite";
+
+/// A pooled connection for a write: one that sqlx does not believe to be inside a transaction.
+///
+/// When a commit fails with an I/O error or a full disk, SQLite may roll the transaction back
+/// by itself; sqlx's own `ROLLBACK` then fails too and its bookkeeping still counts an open
+/// transaction on that connection, so the next `BEGIN IMMEDIATE` would be refused
+/// (`InvalidSavePointStatement`, a 500). Such a connection is closed and replaced. (The pool
+/// pings a connection when it comes back, after any pending rollback, so the count is settled
+/// by then.)
+///
+/// # Errors
+/// Driver errors.
+pub async fn write_connection(pool: &AnyPool) -> Result<PoolConnection<Any>, sqlx::Error> {
+    let conn = pool.acquire().await?;
+    if !conn.is_in_transaction() {
+        return Ok(conn);
+    }
+    log::warn!("rotor: closing a database connection left inside a failed transaction");
+    // Closing frees its place in the pool (of one, on SQLite) before the next acquire.
+    let _ = conn.close().await;
+    pool.acquire().await
+}
+
+/// Starts a write transaction on `conn`: `BEGIN IMMEDIATE` on SQLite, plain `BEGIN` elsewhere.
+///
+/// A deferred SQLite `BEGIN` takes the write lock only at the first write, inside a read
+/// snapshot: if another connection (a second pooled connection, `rotor-server session revoke`
+/// in another process) committed meanwhile, the upgrade fails at once with `SQLITE_BUSY`
+/// (`SQLITE_BUSY_SNAPSHOT`) and `busy_timeout` cannot help. `BEGIN IMMEDIATE` waits for the
+/// write lock up front, under `busy_timeout`, and only then opens the snapshot. Dropping the
+/// returned transaction without committing rolls it back, as with `pool.begin()`.
+///
+/// # Errors
+/// Driver errors (on SQLite, `SQLITE_BUSY` once `busy_timeout` has passed).
+pub async fn begin_write(conn: &mut AnyConnection) -> Result<Transaction<'_, Any>, sqlx::Error> {
+    let statement = if conn.backend_name() == SQLITE {
+        "BEGIN IMMEDIATE"
+    } else {
+        "BEGIN"
+    };
+    conn.begin_with(statement).await
+}
 
 /// A user row.
 #[derive(Debug, Clone, FromRow)]
@@ -219,7 +276,8 @@ pub async fn create_session(
     first: &TokenRow,
     seen: &Seen,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
          login_ip, login_user_agent, last_ip, last_user_agent) \
@@ -250,35 +308,34 @@ pub async fn token_by_jti(pool: &AnyPool, jti: &str) -> Result<Option<TokenRow>,
     .await
 }
 
-/// The refresh-token row with this `jti`, if its user still exists: both lookups of a refresh
-/// in one round trip.
+/// A refresh-token row with what a refresh needs of its session.
+#[derive(Debug, Clone, FromRow)]
+pub struct PresentedRow {
+    /// The token row.
+    #[sqlx(flatten)]
+    pub token: TokenRow,
+    /// When its session started (for the absolute session lifetime).
+    pub session_created_at: i64,
+}
+
+/// The refresh-token row with this `jti`, if its user still exists, with its session's start:
+/// every lookup of a refresh in one round trip.
 ///
 /// # Errors
 /// Driver errors.
 pub async fn token_of_existing_user(
     pool: &AnyPool,
     jti: &str,
-) -> Result<Option<TokenRow>, sqlx::Error> {
-    // No column name is shared by the two tables, so TOKEN_COLUMNS needs no qualifier.
-    sqlx::query_as(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM refresh_tokens JOIN users ON users.id = refresh_tokens.user_id \
-         WHERE jti = $1"
-    ))
+) -> Result<Option<PresentedRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.jti, t.session_id, t.user_id, t.fingerprint, t.issued_at, t.expires_at, \
+         t.used_at, t.revoked_at, t.successor_jti, s.created_at AS session_created_at \
+         FROM refresh_tokens t JOIN users u ON u.id = t.user_id \
+         JOIN sessions s ON s.id = t.session_id WHERE t.jti = $1",
+    )
     .bind(jti)
     .fetch_optional(pool)
     .await
-}
-
-/// When the session with this id started (for its absolute lifetime).
-///
-/// # Errors
-/// Driver errors.
-pub async fn session_created_at(pool: &AnyPool, id: &str) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM sessions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|(t,)| t))
 }
 
 /// The user's active sessions (not revoked, not expired at `now`), newest first.
@@ -303,7 +360,8 @@ pub async fn user_sessions(
 }
 
 /// Revokes the sessions of `user_id` chosen by `which` (`AND ...` over `sessions`, binding
-/// `$3` onwards) and their tokens, in one transaction; returns how many were active.
+/// `$4` onwards) and their tokens, in one write transaction; returns how many were active. The
+/// user's sessions are then dropped from this process's access-check cache, also on an error.
 async fn revoke_where(
     pool: &AnyPool,
     user_id: &str,
@@ -312,7 +370,21 @@ async fn revoke_where(
     which: &str,
     arg: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let res = revoke_where_rows(pool, user_id, reason, now, which, arg).await;
+    cache::forget_user_sessions(user_id);
+    res
+}
+
+async fn revoke_where_rows(
+    pool: &AnyPool,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+    which: &str,
+    arg: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     let sql = format!(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
          WHERE user_id = $3 AND revoked_at IS NULL {which}"
@@ -396,16 +468,22 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 
 /// Exchanges `old_jti` for `successor`, exactly once.
 ///
-/// In one transaction: the session row is touched first (`... WHERE revoked_at IS NULL`), which
-/// serialises every rotation and revocation of one family on that row in the same order, so
-/// they cannot deadlock and a revocation cannot miss a successor committed concurrently. Then
-/// one compare-and-set statement marks the old token used and names its successor:
-/// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL RETURNING jti`.
-/// However many requests race, the database lets exactly one of them see a row come back;
-/// only that one inserts the successor row.
+/// The session row is locked first, which serialises every rotation and revocation of one
+/// family on that row in the same order, so they cannot deadlock and a revocation cannot miss a
+/// successor committed concurrently. Then one compare-and-set marks the old token used and
+/// names its successor: `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL
+/// RETURNING jti`. However many requests race, the database lets exactly one of them see a row
+/// come back; only that one inserts the successor row and extends the session.
+///
+/// - SQLite: one `BEGIN IMMEDIATE` transaction ([`begin_write`]): touch the session row
+///   (`... WHERE revoked_at IS NULL`), the compare-and-set, the insert; any other outcome rolls
+///   back.
+/// - PostgreSQL: the same three steps as one data-modifying statement in autocommit, one round
+///   trip on one connection ([`ROTATE_POSTGRES`]).
 ///
 /// # Errors
-/// Driver errors; the transaction is rolled back and nothing is recorded.
+/// Driver errors; nothing is recorded (the transaction is rolled back, or the single statement
+/// did not commit).
 pub async fn rotate(
     pool: &AnyPool,
     old_jti: &str,
@@ -413,7 +491,83 @@ pub async fn rotate(
     now: i64,
     seen: &Seen,
 ) -> Result<Rotation, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = write_connection(pool).await?;
+    if conn.backend_name() == POSTGRES {
+        rotate_postgres(&mut conn, old_jti, successor, now, seen).await
+    } else {
+        rotate_in_transaction(&mut conn, old_jti, successor, now, seen).await
+    }
+}
+
+/// The rotation on PostgreSQL, one statement (READ COMMITTED, the default).
+///
+/// - `s` locks the session row if it is active. A concurrent rotation or revocation of the same
+///   family holds that lock until it commits; PostgreSQL then re-checks `revoked_at IS NULL`
+///   on the newest row version (EvalPlanQual), so a revoked session gives no row.
+/// - `t` is the compare-and-set. `EXISTS (SELECT 1 FROM s)` is uncorrelated: PostgreSQL runs it
+///   first, as a one-time filter, so the token row is never locked before the session row (the
+///   lock order of the transaction version, and of the revocations). The statement's snapshot
+///   predates the wait for the session lock, so the token row may look unused in it; but an
+///   `UPDATE` of a row changed by a transaction that committed after the snapshot re-checks its
+///   `WHERE` on the newest version: a token used meanwhile gives no row.
+/// - `i` inserts the successor and `u` extends the session only when `t` won, so a losing or
+///   replayed token changes nothing (the transaction version rolled the touch back).
+/// - `(count(s), count(t))`: `(0, 0)` session inactive, `(1, 0)` already used, `(1, 1)`
+///   rotated. Data-modifying sub-statements always run to completion, read or not.
+pub const ROTATE_POSTGRES: &str = "\
+WITH s AS (\
+  SELECT id FROM sessions WHERE id = $3 AND revoked_at IS NULL FOR UPDATE\
+), t AS (\
+  UPDATE refresh_tokens SET used_at = $1, successor_jti = $4 \
+  WHERE jti = $5 AND session_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
+  AND EXISTS (SELECT 1 FROM s) \
+  RETURNING jti\
+), i AS (\
+  INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+  SELECT $4, $3, $6, $7, $8, $2 FROM t \
+  RETURNING jti\
+), u AS (\
+  UPDATE sessions SET last_used_at = $1, expires_at = $2, last_ip = $9, last_user_agent = $10 \
+  WHERE id = $3 AND EXISTS (SELECT 1 FROM t) \
+  RETURNING id\
+) \
+SELECT (SELECT count(*) FROM s) AS active, (SELECT count(*) FROM t) AS won";
+
+async fn rotate_postgres(
+    conn: &mut AnyConnection,
+    old_jti: &str,
+    successor: &TokenRow,
+    now: i64,
+    seen: &Seen,
+) -> Result<Rotation, sqlx::Error> {
+    let (active, won): (i64, i64) = sqlx::query_as(ROTATE_POSTGRES)
+        .bind(now)
+        .bind(successor.expires_at)
+        .bind(&successor.session_id)
+        .bind(&successor.jti)
+        .bind(old_jti)
+        .bind(&successor.user_id)
+        .bind(&successor.fingerprint)
+        .bind(successor.issued_at)
+        .bind(&seen.ip)
+        .bind(&seen.user_agent)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(match (active, won) {
+        (0, _) => Rotation::SessionInactive,
+        (_, 0) => Rotation::AlreadyUsed,
+        _ => Rotation::Rotated,
+    })
+}
+
+async fn rotate_in_transaction(
+    conn: &mut AnyConnection,
+    old_jti: &str,
+    successor: &TokenRow,
+    now: i64,
+    seen: &Seen,
+) -> Result<Rotation, sqlx::Error> {
+    let mut tx = begin_write(conn).await?;
     let touched = sqlx::query(
         "UPDATE sessions SET last_used_at = $1, expires_at = $2, last_ip = $4, \
          last_user_agent = $5 WHERE id = $3 AND revoked_at IS NULL",
@@ -474,7 +628,9 @@ pub async fn claim_late_replay(
     Ok(res.rows_affected() == 1)
 }
 
-/// Revokes one session and every token in it; `Ok(true)` if it was active.
+/// Revokes one session and every token in it; `Ok(true)` if it was active. The session is then
+/// dropped from this process's access-check cache ([`cache::forget_session`]), also when the
+/// outcome is unknown (an error).
 ///
 /// # Errors
 /// Driver errors.
@@ -484,7 +640,19 @@ pub async fn revoke_session(
     reason: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let res = revoke_session_rows(pool, session_id, reason, now).await;
+    cache::forget_session(session_id);
+    res
+}
+
+async fn revoke_session_rows(
+    pool: &AnyPool,
+    session_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     let res = sqlx::query(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
          WHERE id = $3 AND revoked_at IS NULL",
@@ -505,7 +673,9 @@ pub async fn revoke_session(
     Ok(res.rows_affected() == 1)
 }
 
-/// Revokes every session of a user; returns how many were active.
+/// Revokes every session of a user; returns how many were active. The sessions are then dropped
+/// from this process's access-check cache ([`cache::forget_user_sessions`]), also when the
+/// outcome is unknown (an error).
 ///
 /// # Errors
 /// Driver errors.
@@ -515,7 +685,19 @@ pub async fn revoke_user_sessions(
     reason: &str,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let res = revoke_user_rows(pool, user_id, reason, now).await;
+    cache::forget_user_sessions(user_id);
+    res
+}
+
+async fn revoke_user_rows(
+    pool: &AnyPool,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
     let res = sqlx::query(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
          WHERE user_id = $3 AND revoked_at IS NULL",
@@ -558,7 +740,8 @@ pub async fn cleanup(
 ) -> Result<Swept, sqlx::Error> {
     let mut swept = Swept::default();
     for _ in 0..max_batches {
-        let mut tx = pool.begin().await?;
+        let mut conn = write_connection(pool).await?;
+        let mut tx = begin_write(&mut conn).await?;
         // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades.
         sqlx::query(
             "DELETE FROM refresh_tokens WHERE session_id IN \

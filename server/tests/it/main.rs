@@ -7,6 +7,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod access;
 mod api;
 mod binary;
 mod browser;
@@ -17,7 +18,9 @@ mod metrics;
 mod mount;
 mod processes;
 mod race;
+mod revoke_race;
 mod rotation;
+mod sqlite;
 #[path = "../support/mod.rs"]
 mod support;
 mod upgrade;

@@ -1,0 +1,42 @@
+//! SQLite settings of the pool: `synchronous` (`databases.rotor.sqlite_synchronous`) and WAL.
+
+use crate::common::*;
+
+async fn pragma(client: &rocket::local::asynchronous::Client, name: &str) -> String {
+    let db = client.rocket().state::<rotor_server::db::Db>().expect("db");
+    let row: (String,) = sqlx::query_as(&format!("SELECT CAST({name} AS TEXT) FROM pragma_{name}"))
+        .fetch_one(db.pool())
+        .await
+        .expect(name);
+    row.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synchronous_defaults_to_full_and_is_configurable() {
+    let db = TestDb::new(Kind::Sqlite, "sqlite_synchronous")
+        .await
+        .expect("sqlite");
+    let full = client(&db).await;
+    // PRAGMA synchronous: 2 = FULL, 1 = NORMAL.
+    assert_eq!(pragma(&full, "synchronous").await, "2");
+    assert_eq!(pragma(&full, "journal_mode").await, "wal");
+    drop(full);
+    let normal = client_with(
+        &db,
+        |f| f.merge(("databases.rotor.sqlite_synchronous", "normal")),
+        false,
+    )
+    .await;
+    assert_eq!(pragma(&normal, "synchronous").await, "1");
+    drop(normal);
+    let bad =
+        rotor_server::custom(figment(&db.url).merge(("databases.rotor.sqlite_synchronous", "off")));
+    match rocket::local::asynchronous::Client::untracked(bad).await {
+        // Looking at the kind marks Rocket's error as handled (it panics on drop otherwise).
+        Err(e) => assert!(matches!(
+            e.kind(),
+            rocket::error::ErrorKind::FailedFairings(_)
+        )),
+        Ok(_) => panic!("sqlite_synchronous = off must not ignite"),
+    }
+}
