@@ -101,6 +101,22 @@ build_and_run() {
   done
 }
 
+# One engine, both ends: the server's command line mints an access token with the server's
+# configuration (this secret, the kid it derives from it, iss "rotor"); the device test verifies
+# it (case server_token_verified). Passed in at build time (option_env!).
+step "a token from rotor-server token sign, for the device"
+export ROTOR_SERVER_SECRET="embedded test access secret, at least 32 bytes long"
+export ROTOR_SERVER_TOKEN
+# From the workspace root: this folder's .cargo/config.toml sets a device target.
+ROTOR_SERVER_TOKEN=$(cd ../.. && cargo run --locked -q -p rotor-server -- \
+  token sign --secret "raw:$ROTOR_SERVER_SECRET" --server-kid --iss rotor --sub user-42 \
+  --jti j-0001 --ttl 15m --now 1767225600 --claims '{"sid":"s-0001","token_use":"access"}')
+export ROTOR_SERVER_KID
+ROTOR_SERVER_KID=$(python3 -c 'import base64, json, sys
+h = sys.argv[1].split(".")[0]
+print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])' "$ROTOR_SERVER_TOKEN")
+echo "token ${ROTOR_SERVER_TOKEN:0:24}... kid $ROTOR_SERVER_KID"
+
 # Each build in its own directory under CARGO_TARGET_DIR (default: target).
 TARGET_BASE=${CARGO_TARGET_DIR:-target}
 # The configured build: .cargo/config.toml selects sha2's compact (not unrolled) SHA-256 rounds.

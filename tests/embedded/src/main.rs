@@ -608,6 +608,54 @@ fn stack_figures() -> Outcome {
     Ok(())
 }
 
+/// One engine, both ends: an access token that `rotor-server token sign` minted with the
+/// server's configuration (its secret, its derived `kid`, `iss = "rotor"`), passed in by
+/// `run.sh` at build time. The device verifies it, reads its claims, and refuses a copy with
+/// one byte changed.
+fn server_token_verified() -> Outcome {
+    let (Some(token), Some(secret), Some(kid)) = (
+        option_env!("ROTOR_SERVER_TOKEN"),
+        option_env!("ROTOR_SERVER_SECRET"),
+        option_env!("ROTOR_SERVER_KID"),
+    ) else {
+        return Err(Fail::Mismatch(
+            "built without ROTOR_SERVER_TOKEN: build and run through tests/embedded/run.sh",
+        ));
+    };
+    let key = core_ok(
+        "Key::with_kid(server secret)",
+        Key::with_kid(secret.as_bytes(), kid),
+    )?;
+    let validation = Validation::new().issuer("rotor").subject("user-42");
+    let mut scratch = [0u8; 512];
+    let v = core_ok(
+        "verify the server's token",
+        verify(token, &key, &validation, NOW + 1, &mut scratch),
+    )?;
+    let c = v.claims;
+    ensure("sub", c.sub == Some("user-42"))?;
+    ensure("iss", c.iss == Some("rotor"))?;
+    ensure("jti", c.jti == Some("j-0001"))?;
+    ensure("iat", c.iat == Some(NOW))?;
+    ensure("exp", c.exp == Some(NOW + 900))?;
+
+    // One byte changed in the payload: the first payload character, as `tampered_rejected` does.
+    let mut bytes = [0u8; 512];
+    let copy = bytes
+        .get_mut(..token.len())
+        .ok_or(Fail::Mismatch("server token fits 512 bytes"))?;
+    copy.copy_from_slice(token.as_bytes());
+    let dot = token.find('.').ok_or(Fail::Mismatch("token has a dot"))?;
+    let first = copy.get_mut(dot + 1).ok_or(Fail::Mismatch("payload"))?;
+    *first = if *first == b'e' { b'f' } else { b'e' };
+    let changed = core::str::from_utf8(copy).map_err(|_| Fail::Mismatch("utf8"))?;
+    expect_err(
+        "server token with one byte changed",
+        Error::BadSignature,
+        verify(changed, &key, &validation, NOW + 1, &mut scratch),
+    )
+}
+
 #[entry]
 fn main() -> ! {
     let zeroize = if cfg!(feature = "zeroize") {
@@ -616,7 +664,7 @@ fn main() -> ! {
         ""
     };
     hprintln!("rotor-core on {}{}", platform::TARGET, zeroize);
-    let cases: [Case; 10] = [
+    let cases: [Case; 11] = [
         ("rfc7515_a1_verify", rfc7515_a1_verify),
         ("rfc7515_a1_expired", rfc7515_a1_expired),
         ("sign_known_answer_and_verify", sign_known_answer_and_verify),
@@ -626,6 +674,7 @@ fn main() -> ! {
         ("custom_claims_borrowed", custom_claims_borrowed),
         ("keys_and_buffers", keys_and_buffers),
         ("fingerprint_and_ct_eq", fingerprint_and_ct_eq),
+        ("server_token_verified", server_token_verified),
         ("stack_figures", stack_figures),
     ];
     let mut failed = 0u32;
