@@ -4,7 +4,7 @@
 # in one run, against a release build on its SQLite default with the default limits and the
 # default (OWASP) Argon2id cost. Not part of .ci/run (about 2 minutes plus the build).
 #
-#   bash bench/flood.sh                 # prints the table; RESULTS=bench/RESULTS-flood.md to keep it
+#   bash bench/flood.sh                 # prints the table (bench/RESULTS.md keeps the last one)
 #   DURATION=10 bash bench/flood.sh
 #
 # Loopback only (127.0.0.1 for the server and the flood, 127.0.0.2-4 for the user); every run is
