@@ -230,6 +230,11 @@ pub struct Config {
     pub rate_register_per_ip: u32,
     /// `/refresh-token` requests per client IP per minute (0 disables).
     pub rate_refresh_per_ip: u32,
+    /// How long a request over a rate limit is held before its 429 (default 1 s, never longer
+    /// than its `Retry-After`; 0: answered at once). See [`crate::limits`].
+    pub rate_limit_delay: Seconds,
+    /// Most requests held at once; beyond it a 429 is answered at once (default 1024).
+    pub rate_limit_held: usize,
     /// Proxies (addresses or CIDR ranges) whose forwarding header is believed; empty: the
     /// client IP is always the socket peer.
     pub trusted_proxies: Vec<String>,
@@ -287,6 +292,8 @@ impl Default for Config {
             rate_login_per_account: 10,
             rate_register_per_ip: 20,
             rate_refresh_per_ip: 1200,
+            rate_limit_delay: Seconds(1),
+            rate_limit_held: 1024,
             trusted_proxies: Vec::new(),
             forwarded_header: "X-Forwarded-For".into(),
             session_max_lifetime: Seconds(30 * 86_400),

@@ -7,14 +7,26 @@
 //! guessing script does at once. `0` turns a limit off. Memory stays bounded: keys whose state
 //! has returned to "fresh" are dropped every [`SWEEP_EVERY`] checks, so the map holds only
 //! the keys seen within about a minute.
+//!
+//! A refused request is **held** before its 429 ([`Limits::hold`]): `rate_limit_delay` (default
+//! 1 s, never longer than the `Retry-After` it carries), for at most `rate_limit_held` requests
+//! at once (default 1024; beyond that the 429 goes out at once). A client that honours
+//! `Retry-After` never notices. A script that ignores it and re-sends on every connection as
+//! soon as it reads an answer gets one answer per connection per delay instead of thousands
+//! a second, so the refusals stop costing the service the CPU its real users need (the
+//! "delayed response" countermeasure of OWASP's *Blocking Brute Force Attacks*; nginx's
+//! `limit_req` delays excess requests the same way). A held request costs a timer and the
+//! connection it already has: no worker, no hash, no database.
 
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rocket::tokio;
 
 use crate::config::Config;
 
@@ -93,6 +105,8 @@ pub struct Limits {
     login_account: Option<Keyed<String>>,
     register_ip: Option<Keyed<IpAddr>>,
     refresh_ip: Option<Keyed<IpAddr>>,
+    delay: Duration,
+    held: tokio::sync::Semaphore,
 }
 
 impl Limits {
@@ -104,6 +118,28 @@ impl Limits {
             login_account: Keyed::new(cfg.rate_login_per_account),
             register_ip: Keyed::new(cfg.rate_register_per_ip),
             refresh_ip: Keyed::new(cfg.rate_refresh_per_ip),
+            delay: Duration::from_secs(cfg.rate_limit_delay.0),
+            held: tokio::sync::Semaphore::new(
+                cfg.rate_limit_held.min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
+        }
+    }
+
+    /// Holds a refused request for `rate_limit_delay` (at most its `Retry-After`) before it is
+    /// answered, if fewer than `rate_limit_held` are held already; returns what is left of the
+    /// wait, for the `Retry-After` of the 429 (at least 1 s).
+    pub async fn hold(&self, l: Limited) -> Limited {
+        let delay = self.delay.min(Duration::from_secs(l.retry_after));
+        if delay.is_zero() {
+            return l;
+        }
+        let Ok(_slot) = self.held.try_acquire() else {
+            return l;
+        };
+        tokio::time::sleep(delay).await;
+        Limited {
+            retry_after: l.retry_after.saturating_sub(delay.as_secs()).max(1),
+            ..l
         }
     }
 

@@ -77,8 +77,10 @@ fn refresh_outcome(outcome: &Result<(Pair, sessions::Refreshed), SessionError>) 
     }
 }
 
-/// A 429 for `caller`, and the security event and count that go with it.
-fn rate_limited(
+/// A 429 for `caller`, and the security event and count that go with it; the answer is held
+/// first ([`Limits::hold`]).
+async fn rate_limited(
+    limits: &Limits,
     metrics: Option<&Metrics>,
     caller: &Caller,
     l: Limited,
@@ -92,7 +94,7 @@ fn rate_limited(
         "account": account,
         "retry_after": l.retry_after,
     }));
-    ApiError::limited(l)
+    ApiError::limited(limits.hold(l).await)
 }
 
 fn required(v: Option<String>) -> Option<String> {
@@ -111,9 +113,9 @@ pub async fn register(
     metrics: Option<&State<Metrics>>,
     db: &State<Db>,
 ) -> Answer<PublicUser> {
-    limits
-        .register(caller.ip)
-        .map_err(|l| rate_limited(metrics.map(|m| &**m), &caller, l, None))?;
+    if let Err(l) = limits.register(caller.ip) {
+        return Err(rate_limited(limits, metrics.map(|m| &**m), &caller, l, None).await);
+    }
     let b = body?
         .0
         .ok_or_else(|| ApiError::bad_request(msg::ALL_FIELDS_REQUIRED))?;
@@ -190,9 +192,9 @@ async fn login_inner(
         .password
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::bad_request(msg::PASSWORD_REQUIRED))?;
-    limits
-        .login(caller.ip, &login)
-        .map_err(|l| rate_limited(metrics, &caller, l, Some(&login)))?;
+    if let Err(l) = limits.login(caller.ip, &login) {
+        return Err(rate_limited(limits, metrics, &caller, l, Some(&login)).await);
+    }
     let user = match users::authenticate(db, cfg, &login, password).await {
         Ok(user) => user,
         Err(e) => {
@@ -232,10 +234,10 @@ pub async fn refresh_token(
     db: &State<Db>,
 ) -> Answer<Pair> {
     let metrics = metrics.map(|m| &**m);
-    limits.refresh(caller.ip).map_err(|l| {
+    if let Err(l) = limits.refresh(caller.ip) {
         count(metrics, |m| &m.refresh, "rate_limited");
-        rate_limited(metrics, &caller, l, None)
-    })?;
+        return Err(rate_limited(limits, metrics, &caller, l, None).await);
+    }
     let Some(token) = token?.0 else {
         count(metrics, |m| &m.refresh, "invalid");
         return Err(ApiError::unauthorized(msg::UNAUTHORIZED));

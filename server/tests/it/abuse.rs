@@ -1,7 +1,7 @@
 //! Abuse resistance at the HTTP level: the per-IP and per-account login limits (429 with
 //! `Retry-After`, and the budget coming back), the register and refresh limits, the trusted-proxy
-//! rule both ways, and the bounded password-hashing queue (503 at once when full); on SQLite and
-//! PostgreSQL.
+//! rule both ways, the hold before a 429 (bounded), and the bounded password-hashing queue (503
+//! at once when full); on SQLite and PostgreSQL.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ crate::both_backends!(
     register_and_refresh_limits_per_ip,
     forwarding_header_only_from_trusted_proxies,
     a_full_hashing_queue_answers_503_at_once,
+    a_refusal_is_held_and_the_hold_is_bounded,
     a_nul_in_a_login_name_is_a_400,
 );
 
@@ -279,6 +280,59 @@ async fn a_full_hashing_queue_answers_503_at_once(db: &TestDb) {
         slowest_busy < fastest_hash,
         "a 503 comes before any hash finishes: busy {busy:?}, hashed {hashed:?}"
     );
+}
+
+async fn a_refusal_is_held_and_the_hold_is_bounded(db: &TestDb) {
+    // One attempt a minute per address, a 2 s hold, and room to hold one request.
+    let client = client_with(
+        db,
+        |f| {
+            f.merge(("rate_login_per_ip", 1))
+                .merge(("rate_login_per_account", 0))
+                .merge(("rate_limit_delay", 2))
+                .merge(("rate_limit_held", 1))
+        },
+        false,
+    )
+    .await;
+    let client = Arc::new(client);
+    post_from(&client, "10.6.0.1", None, "/login", wrong("held1"))
+        .await
+        .assert_error(401, "Invalid user credentials");
+    let held = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = post_from(&client, "10.6.0.1", None, "/login", wrong("held2")).await;
+            (r, started.elapsed())
+        })
+    };
+    // While that one is held, the only place is taken: the next refusal is answered at once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let at_once = post_from(&client, "10.6.0.1", None, "/login", wrong("held3")).await;
+    let quick = started.elapsed();
+    at_once.assert_error(429, "Too many requests, retry later");
+    assert!(quick < Duration::from_secs(1), "not held: {quick:?}");
+    let (r, took) = held.await.unwrap();
+    r.assert_error(429, "Too many requests, retry later");
+    assert!(
+        took >= Duration::from_secs(2),
+        "held for the delay: {took:?}"
+    );
+    // Its Retry-After counts from the answer: what is left of the minute after the hold.
+    let left: u64 = r.retry_after.as_deref().unwrap().parse().unwrap();
+    let full: u64 = at_once.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(
+        (1..=59).contains(&left) && left < full,
+        "Retry-After held {left}, at once {full}"
+    );
+    // The hold is over: its place is free again.
+    let started = Instant::now();
+    post_from(&client, "10.6.0.1", None, "/login", wrong("held4"))
+        .await
+        .assert_error(429, "Too many requests, retry later");
+    assert!(started.elapsed() >= Duration::from_secs(2));
 }
 
 /// On PostgreSQL a NUL in a text parameter is a driver error (a 500 before); it never reaches
