@@ -252,6 +252,11 @@ impl DbPool {
             options = options.idle_timeout(Duration::from_secs(idle));
         }
         if backend == Backend::Sqlite {
+            // No ping when a connection is taken from the pool: an in-process SQLite connection
+            // cannot be lost while idle, and sqlx pings every connection anyway when it comes
+            // back (which also settles a pending rollback). On PostgreSQL the ping on acquire
+            // stays: an idle connection can be cut by a restart or a proxy.
+            options = options.test_before_acquire(false);
             options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
                     conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())

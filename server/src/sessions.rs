@@ -2,6 +2,8 @@
 //! reuse detection, logout. The routes call these; they hold no crypto or SQL themselves.
 
 use serde_json::json;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection};
 
 use crate::config::Config;
 use crate::db::DbPool;
@@ -140,21 +142,19 @@ pub async fn start(
     Ok(pair)
 }
 
-/// A verified refresh token and its row: the signature, `iss` and `exp` check out, the row
-/// exists for an existing user, and the stored SHA-256 fingerprint matches in constant time.
-async fn presented(
-    db: &DbPool,
-    cfg: &Config,
-    keys: &Keys,
+/// The row of a verified refresh token (`claims`), looked up on `conn`: it exists for an
+/// existing user, and the stored SHA-256 fingerprint matches in constant time. Returns the row
+/// and its session's start.
+async fn stored_row(
+    conn: &mut AnyConnection,
+    claims: &TokenClaims,
     token: &str,
-    now: u64,
-) -> Result<(TokenClaims, TokenRow, i64), SessionError> {
-    let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+) -> Result<(TokenRow, i64), SessionError> {
     let invalid = |why: &str| {
         log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
         SessionError::Unknown
     };
-    let found = store::token_of_existing_user(db.pool(), &claims.jti)
+    let found = store::token_of_existing_user(conn, &claims.jti)
         .await
         .map_err(db_err("refresh"))?
         .ok_or_else(|| invalid("unknown jti or user"))?;
@@ -164,7 +164,14 @@ async fn presented(
     if !matches || row.user_id != claims.sub || row.session_id != claims.sid {
         return Err(invalid("stored fingerprint does not match"));
     }
-    Ok((claims, row, started))
+    Ok((row, started))
+}
+
+/// A pooled connection for a refresh's lookup and rotation ([`store::write_connection`]).
+async fn checkout(db: &DbPool) -> Result<PoolConnection<Any>, SessionError> {
+    store::write_connection(db.pool())
+        .await
+        .map_err(db_err("refresh"))
 }
 
 /// The user and session a refresh token may end (`/logout`, `/logout-all`): the token is
@@ -181,7 +188,8 @@ pub async fn owner_of(
     token: &str,
     now: u64,
 ) -> Result<(String, String), SessionError> {
-    let (claims, row, _) = presented(db, cfg, keys, token, now).await?;
+    let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+    let (row, _) = stored_row(&mut *checkout(db).await?, &claims, token).await?;
     if row.revoked_at.is_some() {
         log::info!(
             "rotor: refresh token of a revoked session presented to log out (session {})",
@@ -250,10 +258,16 @@ pub async fn refresh(
     now: u64,
     seen: &Seen,
 ) -> Result<(Pair, Refreshed), SessionError> {
-    let (claims, row, started) = presented(db, cfg, keys, token, now).await?;
+    // The signature is checked before a connection is taken: a forged token costs no checkout.
+    let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+    // One checkout for the lookup and the rotation. Every other call below goes through the
+    // pool, so `conn` is dropped first (on SQLite the pool has one connection).
+    let mut conn = checkout(db).await?;
+    let (row, started) = stored_row(&mut conn, &claims, token).await?;
     let pool = db.pool();
     let exp = refresh_exp(cfg, unsigned(started), now);
     if exp <= now {
+        drop(conn);
         store::revoke_session(pool, &row.session_id, "max_lifetime", secs(now))
             .await
             .map_err(db_err("refresh"))?;
@@ -274,10 +288,11 @@ pub async fn refresh(
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
     let successor = token_row(&issue, &pair.refresh);
-    match store::rotate(pool, &row.jti, &successor, secs(now), seen)
+    let rotation = store::rotate(&mut conn, &row.jti, &successor, secs(now), seen)
         .await
-        .map_err(db_err("refresh"))?
-    {
+        .map_err(db_err("refresh"))?;
+    drop(conn);
+    match rotation {
         Rotation::Rotated => Ok((pair, Refreshed::Rotated)),
         Rotation::SessionInactive => {
             log::info!(

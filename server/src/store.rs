@@ -319,12 +319,13 @@ pub struct PresentedRow {
 }
 
 /// The refresh-token row with this `jti`, if its user still exists, with its session's start:
-/// every lookup of a refresh in one round trip.
+/// every lookup of a refresh in one round trip. Takes the connection the rotation will use
+/// ([`write_connection`]), so a refresh is one pool checkout.
 ///
 /// # Errors
 /// Driver errors.
 pub async fn token_of_existing_user(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     jti: &str,
 ) -> Result<Option<PresentedRow>, sqlx::Error> {
     sqlx::query_as(
@@ -334,7 +335,7 @@ pub async fn token_of_existing_user(
          JOIN sessions s ON s.id = t.session_id WHERE t.jti = $1",
     )
     .bind(jti)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
 }
 
@@ -468,34 +469,35 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 
 /// Exchanges `old_jti` for `successor`, exactly once.
 ///
-/// The session row is locked first, which serialises every rotation and revocation of one
-/// family on that row in the same order, so they cannot deadlock and a revocation cannot miss a
-/// successor committed concurrently. Then one compare-and-set marks the old token used and
-/// names its successor: `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL
-/// RETURNING jti`. However many requests race, the database lets exactly one of them see a row
-/// come back; only that one inserts the successor row and extends the session.
+/// The lock is taken first: on PostgreSQL the session row's, which serialises every rotation
+/// and revocation of one family on that row in the same order, so they cannot deadlock and a
+/// revocation cannot miss a successor committed concurrently; on SQLite the database's write
+/// lock. Then one compare-and-set marks the old token used and names its successor:
+/// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL`. However many requests
+/// race, the database lets exactly one of them change the row; only that one inserts the
+/// successor row and extends the session.
 ///
-/// - SQLite: one `BEGIN IMMEDIATE` transaction ([`begin_write`]): touch the session row
-///   (`... WHERE revoked_at IS NULL`), the compare-and-set, the insert; any other outcome rolls
-///   back.
+/// - SQLite: one `BEGIN IMMEDIATE` transaction with the compare-and-set, the insert and the
+///   touch, sent to the connection as one batch ([`ROTATE_SQLITE`]).
 /// - PostgreSQL: the same three steps as one data-modifying statement in autocommit, one round
 ///   trip on one connection ([`ROTATE_POSTGRES`]).
+///
+/// `conn` comes from [`write_connection`]: the one the refresh looked its token up on.
 ///
 /// # Errors
 /// Driver errors; nothing is recorded (the transaction is rolled back, or the single statement
 /// did not commit).
 pub async fn rotate(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     old_jti: &str,
     successor: &TokenRow,
     now: i64,
     seen: &Seen,
 ) -> Result<Rotation, sqlx::Error> {
-    let mut conn = write_connection(pool).await?;
     if conn.backend_name() == POSTGRES {
-        rotate_postgres(&mut conn, old_jti, successor, now, seen).await
+        rotate_postgres(conn, old_jti, successor, now, seen).await
     } else {
-        rotate_in_transaction(&mut conn, old_jti, successor, now, seen).await
+        rotate_sqlite(conn, old_jti, successor, now, seen).await
     }
 }
 
@@ -560,47 +562,73 @@ async fn rotate_postgres(
     })
 }
 
-async fn rotate_in_transaction(
+/// The rotation on SQLite: the write transaction and its three steps as one batch, which
+/// sqlx hands to the connection's worker thread at once, so the write lock is held for the
+/// statements alone and never across a round trip to the async side ([`rotate_sqlite`]).
+///
+/// - `BEGIN IMMEDIATE` takes the write lock up front ([`begin_write`]).
+/// - The compare-and-set marks the old token used only if it is unused and its session active.
+/// - The successor is inserted, and the session touched, only if the compare-and-set won: the
+///   successor's `jti` (random, new) exists only then.
+/// - After `COMMIT`, `(active, won)`: `won` is 1 exactly when this call's successor exists, and
+///   `active` tells an ended session from a token used already, as on PostgreSQL.
+///
+/// Nothing in between can interleave: the lock is the whole database's, taken before the first
+/// read. The parameters are those of [`ROTATE_POSTGRES`].
+pub const ROTATE_SQLITE: &str = "\
+BEGIN IMMEDIATE; \
+UPDATE refresh_tokens SET used_at = $1, successor_jti = $4 \
+  WHERE jti = $5 AND session_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
+  AND EXISTS (SELECT 1 FROM sessions WHERE id = $3 AND revoked_at IS NULL); \
+INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+  SELECT $4, $3, $6, $7, $8, $2 \
+  WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = $5 AND successor_jti = $4); \
+UPDATE sessions SET last_used_at = $1, expires_at = $2, last_ip = $9, last_user_agent = $10 \
+  WHERE id = $3 AND EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = $4); \
+COMMIT; \
+SELECT (SELECT count(*) FROM sessions WHERE id = $3 AND revoked_at IS NULL) AS active, \
+  (SELECT count(*) FROM refresh_tokens WHERE jti = $4) AS won";
+
+/// Runs [`ROTATE_SQLITE`]. A statement that fails stops the batch, maybe inside its
+/// transaction: that is rolled back before the error is returned (SQLite refuses the `ROLLBACK`
+/// when it already rolled back by itself, after a full disk or an I/O error: that refusal is
+/// expected). sqlx does not know of this transaction; if the request is cancelled between a
+/// failed statement and the `ROLLBACK`, the next `BEGIN IMMEDIATE` on that connection fails,
+/// and its own `ROLLBACK` ends the stale transaction.
+async fn rotate_sqlite(
     conn: &mut AnyConnection,
     old_jti: &str,
     successor: &TokenRow,
     now: i64,
     seen: &Seen,
 ) -> Result<Rotation, sqlx::Error> {
-    let mut tx = begin_write(conn).await?;
-    let touched = sqlx::query(
-        "UPDATE sessions SET last_used_at = $1, expires_at = $2, last_ip = $4, \
-         last_user_agent = $5 WHERE id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(successor.expires_at)
-    .bind(&successor.session_id)
-    .bind(&seen.ip)
-    .bind(&seen.user_agent)
-    .execute(&mut *tx)
-    .await?;
-    if touched.rows_affected() != 1 {
-        tx.rollback().await?;
-        return Ok(Rotation::SessionInactive);
-    }
-    let won: Option<(String,)> = sqlx::query_as(
-        "UPDATE refresh_tokens SET used_at = $1, successor_jti = $2 \
-         WHERE jti = $3 AND session_id = $4 AND used_at IS NULL AND revoked_at IS NULL \
-         RETURNING jti",
-    )
-    .bind(now)
-    .bind(&successor.jti)
-    .bind(old_jti)
-    .bind(&successor.session_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if won.is_none() {
-        tx.rollback().await?;
-        return Ok(Rotation::AlreadyUsed);
-    }
-    insert_token(&mut tx, successor).await?;
-    tx.commit().await?;
-    Ok(Rotation::Rotated)
+    let rows: Result<Vec<(i64, i64)>, _> = sqlx::query_as(ROTATE_SQLITE)
+        .bind(now)
+        .bind(successor.expires_at)
+        .bind(&successor.session_id)
+        .bind(&successor.jti)
+        .bind(old_jti)
+        .bind(&successor.user_id)
+        .bind(&successor.fingerprint)
+        .bind(successor.issued_at)
+        .bind(&seen.ip)
+        .bind(&seen.user_agent)
+        .fetch_all(&mut *conn)
+        .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                log::debug!("rotor: rollback after a failed rotation: {rollback}");
+            }
+            return Err(e);
+        }
+    };
+    Ok(match rows.last() {
+        Some((_, 1..)) => Rotation::Rotated,
+        Some((1.., _)) => Rotation::AlreadyUsed,
+        _ => Rotation::SessionInactive,
+    })
 }
 
 /// Spends the session's one late replay: `Ok(true)` if the session is active and answered no
