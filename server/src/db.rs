@@ -175,10 +175,21 @@ fn create_private(path: &std::path::Path) -> Result<(), DbError> {
     }
 }
 
+/// Default number of SQLite reader connections (`databases.rotor.sqlite_readers`).
+pub const DEFAULT_SQLITE_READERS: u64 = 4;
+
 /// The connection pool and the back end it talks to.
+///
+/// On SQLite, beside the writer pool (one connection by default), a pool of reader connections
+/// ([`reader`](Self::reader)): in WAL mode they read the last committed state while the writer
+/// commits, so the look-ups of the hot paths (a refresh's token, the access check's session, a
+/// login's user) never queue behind a commit. They are `query_only`. And rotations are
+/// committed in groups ([`group`](Self::group)).
 #[derive(Debug, Clone)]
 pub struct DbPool {
     pool: AnyPool,
+    readers: AnyPool,
+    group: Option<crate::store::group::GroupCommit>,
     backend: Backend,
 }
 
@@ -189,10 +200,25 @@ impl DbPool {
         self.backend
     }
 
-    /// The sqlx pool.
+    /// The sqlx pool: every write, and every read that must see this process's own writes
+    /// at once within one request.
     #[must_use]
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for look-ups that the write that follows re-checks (or that need no more than
+    /// the last committed state): SQLite's reader connections, or [`pool`](Self::pool) on
+    /// PostgreSQL, on an in-memory SQLite database and with `sqlite_readers = 0`.
+    #[must_use]
+    pub fn reader(&self) -> &AnyPool {
+        &self.readers
+    }
+
+    /// SQLite's group committer of rotations ([`crate::store::group`]); `None` on PostgreSQL.
+    #[must_use]
+    pub fn group(&self) -> Option<&crate::store::group::GroupCommit> {
+        self.group.as_ref()
     }
 
     /// Connects to `url` with the settings read from a `databases.rotor` figment.
@@ -270,7 +296,47 @@ impl DbPool {
             });
         }
         let pool = options.connect(&url).await.map_err(DbError::Sqlx)?;
-        Ok(Self { pool, backend })
+        if backend == Backend::Postgres {
+            return Ok(Self {
+                readers: pool.clone(),
+                pool,
+                group: None,
+                backend,
+            });
+        }
+        let group = Some(crate::store::group::GroupCommit::start(pool.clone()));
+        let readers = get("sqlite_readers")
+            .unwrap_or(DEFAULT_SQLITE_READERS)
+            .min(64);
+        if readers == 0 || url.contains(":memory:") {
+            return Ok(Self {
+                readers: pool.clone(),
+                pool,
+                group,
+                backend,
+            });
+        }
+        let readers = AnyPoolOptions::new()
+            .max_connections(u32::try_from(readers).unwrap_or(1))
+            .acquire_timeout(Duration::from_secs(connect_timeout))
+            .test_before_acquire(false)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                        .await?;
+                    conn.execute("PRAGMA query_only = ON").await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(DbError::Sqlx)?;
+        Ok(Self {
+            pool,
+            readers,
+            group,
+            backend,
+        })
     }
 
     /// Applies the migrations of this back end (idempotent; PostgreSQL serialises concurrent
@@ -298,6 +364,7 @@ impl Pool for DbPool {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.readers.close().await;
     }
 }
 

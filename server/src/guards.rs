@@ -80,7 +80,7 @@ async fn session_user(db: &Db, claims: &TokenClaims, ttl: Duration) -> Result<Us
         }
     }
     let ticket = cache::ticket();
-    let user = store::active_session_user(db.pool(), &claims.sid, &claims.sub)
+    let user = store::active_session_user(db.reader(), &claims.sid, &claims.sub)
         .await
         .map_err(|e| ApiError::database("access check", &e))?
         .ok_or_else(|| {
@@ -103,7 +103,7 @@ async fn token_user(db: &Db, claims: &TokenClaims, ttl: Duration) -> Result<User
             return Ok(user);
         }
     }
-    let user = store::user_by_id(db.pool(), &claims.sub)
+    let user = store::user_by_id(db.reader(), &claims.sub)
         .await
         .map_err(|e| ApiError::database("access check", &e))?
         .ok_or_else(|| {

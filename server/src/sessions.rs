@@ -167,9 +167,10 @@ async fn stored_row(
     Ok((row, started))
 }
 
-/// A pooled connection for a refresh's lookup and rotation ([`store::write_connection`]).
+/// A pooled connection for a refresh's lookup ([`DbPool::reader`]) and, on PostgreSQL, its
+/// rotation ([`store::write_connection`]).
 async fn checkout(db: &DbPool) -> Result<PoolConnection<Any>, SessionError> {
-    store::write_connection(db.pool())
+    store::write_connection(db.reader())
         .await
         .map_err(db_err("refresh"))
 }
@@ -260,8 +261,9 @@ pub async fn refresh(
 ) -> Result<(Pair, Refreshed), SessionError> {
     // The signature is checked before a connection is taken: a forged token costs no checkout.
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
-    // One checkout for the lookup and the rotation. Every other call below goes through the
-    // pool, so `conn` is dropped first (on SQLite the pool has one connection).
+    // PostgreSQL: one checkout for the lookup and the rotation. SQLite: the lookup on a reader,
+    // the rotation in the next group commit. Every other call below goes through the pool, so
+    // `conn` is dropped first (on SQLite the writer pool has one connection).
     let mut conn = checkout(db).await?;
     let (row, started) = stored_row(&mut conn, &claims, token).await?;
     let pool = db.pool();
@@ -288,10 +290,21 @@ pub async fn refresh(
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
     let successor = token_row(&issue, &pair.refresh);
-    let rotation = store::rotate(&mut conn, &row.jti, &successor, secs(now), seen)
-        .await
-        .map_err(db_err("refresh"))?;
-    drop(conn);
+    let rotation = if let Some(group) = db.group() {
+        drop(conn);
+        let job = store::group::Job {
+            old_jti: row.jti.clone(),
+            successor,
+            now: secs(now),
+            seen: seen.clone(),
+        };
+        group.rotate(job).await
+    } else {
+        let rotated = store::rotate(&mut conn, &row.jti, &successor, secs(now), seen).await;
+        drop(conn);
+        rotated
+    }
+    .map_err(db_err("refresh"))?;
     match rotation {
         Rotation::Rotated => Ok((pair, Refreshed::Rotated)),
         Rotation::SessionInactive => {

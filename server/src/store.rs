@@ -13,6 +13,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
 pub mod cache;
+pub mod group;
 
 /// [`AnyConnection::backend_name`] of PostgreSQL connections.
 const POSTGRES: &str = "PostgreSQL";
@@ -478,7 +479,8 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 /// successor row and extends the session.
 ///
 /// - SQLite: one `BEGIN IMMEDIATE` transaction with the compare-and-set, the insert and the
-///   touch, sent to the connection as one batch ([`ROTATE_SQLITE`]).
+///   touch, sent to the connection as one batch ([`group::batch_sql`]); the service commits
+///   the rotations waiting together ([`group::GroupCommit`]).
 /// - PostgreSQL: the same three steps as one data-modifying statement in autocommit, one round
 ///   trip on one connection ([`ROTATE_POSTGRES`]).
 ///
@@ -562,39 +564,8 @@ async fn rotate_postgres(
     })
 }
 
-/// The rotation on SQLite: the write transaction and its three steps as one batch, which
-/// sqlx hands to the connection's worker thread at once, so the write lock is held for the
-/// statements alone and never across a round trip to the async side ([`rotate_sqlite`]).
-///
-/// - `BEGIN IMMEDIATE` takes the write lock up front ([`begin_write`]).
-/// - The compare-and-set marks the old token used only if it is unused and its session active.
-/// - The successor is inserted, and the session touched, only if the compare-and-set won: the
-///   successor's `jti` (random, new) exists only then.
-/// - After `COMMIT`, `(active, won)`: `won` is 1 exactly when this call's successor exists, and
-///   `active` tells an ended session from a token used already, as on PostgreSQL.
-///
-/// Nothing in between can interleave: the lock is the whole database's, taken before the first
-/// read. The parameters are those of [`ROTATE_POSTGRES`].
-pub const ROTATE_SQLITE: &str = "\
-BEGIN IMMEDIATE; \
-UPDATE refresh_tokens SET used_at = $1, successor_jti = $4 \
-  WHERE jti = $5 AND session_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
-  AND EXISTS (SELECT 1 FROM sessions WHERE id = $3 AND revoked_at IS NULL); \
-INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
-  SELECT $4, $3, $6, $7, $8, $2 \
-  WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = $5 AND successor_jti = $4); \
-UPDATE sessions SET last_used_at = $1, expires_at = $2, last_ip = $9, last_user_agent = $10 \
-  WHERE id = $3 AND EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = $4); \
-COMMIT; \
-SELECT (SELECT count(*) FROM sessions WHERE id = $3 AND revoked_at IS NULL) AS active, \
-  (SELECT count(*) FROM refresh_tokens WHERE jti = $4) AS won";
-
-/// Runs [`ROTATE_SQLITE`]. A statement that fails stops the batch, maybe inside its
-/// transaction: that is rolled back before the error is returned (SQLite refuses the `ROLLBACK`
-/// when it already rolled back by itself, after a full disk or an I/O error: that refusal is
-/// expected). sqlx does not know of this transaction; if the request is cancelled between a
-/// failed statement and the `ROLLBACK`, the next `BEGIN IMMEDIATE` on that connection fails,
-/// and its own `ROLLBACK` ends the stale transaction.
+/// The rotation on SQLite, alone: a batch of one ([`group::commit_on`]). The service sends its
+/// rotations through [`group::GroupCommit`] instead.
 async fn rotate_sqlite(
     conn: &mut AnyConnection,
     old_jti: &str,
@@ -602,33 +573,17 @@ async fn rotate_sqlite(
     now: i64,
     seen: &Seen,
 ) -> Result<Rotation, sqlx::Error> {
-    let rows: Result<Vec<(i64, i64)>, _> = sqlx::query_as(ROTATE_SQLITE)
-        .bind(now)
-        .bind(successor.expires_at)
-        .bind(&successor.session_id)
-        .bind(&successor.jti)
-        .bind(old_jti)
-        .bind(&successor.user_id)
-        .bind(&successor.fingerprint)
-        .bind(successor.issued_at)
-        .bind(&seen.ip)
-        .bind(&seen.user_agent)
-        .fetch_all(&mut *conn)
-        .await;
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => {
-            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                log::debug!("rotor: rollback after a failed rotation: {rollback}");
-            }
-            return Err(e);
-        }
+    let job = group::Job {
+        old_jti: old_jti.to_owned(),
+        successor: successor.clone(),
+        now,
+        seen: seen.clone(),
     };
-    Ok(match rows.last() {
-        Some((_, 1..)) => Rotation::Rotated,
-        Some((1.., _)) => Rotation::AlreadyUsed,
-        _ => Rotation::SessionInactive,
-    })
+    let outcomes = group::commit_on(conn, std::slice::from_ref(&job)).await?;
+    Ok(outcomes
+        .first()
+        .copied()
+        .unwrap_or(Rotation::SessionInactive))
 }
 
 /// Spends the session's one late replay: `Ok(true)` if the session is active and answered no

@@ -191,7 +191,7 @@ pub async fn authenticate(
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(UserError::PasswordTooLong);
     }
-    let user = store::user_by_login(db.pool(), login)
+    let user = store::user_by_login(db.reader(), login)
         .await
         .map_err(UserError::Database)?;
     let ok = passwords::verify(

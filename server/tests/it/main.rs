@@ -14,6 +14,7 @@ mod browser;
 mod centre;
 mod common;
 mod faults;
+mod group;
 mod metrics;
 mod mount;
 mod processes;

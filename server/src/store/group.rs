@@ -1,0 +1,273 @@
+//! Group commit of rotations on SQLite.
+//!
+//! SQLite has one writer at a time and, with `synchronous = FULL`, one fsync per commit: one
+//! rotation per commit makes the fsync the bound of the whole service (PostgreSQL shares one
+//! WAL flush among the backends that commit together; SQLite has no such thing). So rotations
+//! go to one task, which takes every rotation waiting (at most [`MAX_BATCH`]) and commits them
+//! in one `BEGIN IMMEDIATE` transaction: one lock, one fsync for all of them, and every answer
+//! is sent only after that commit, so each is as durable as if it had committed alone.
+//!
+//! The batch is SQL text handed to the connection's worker thread at once ([`batch_sql`]), so
+//! the write lock is held for the statements alone, never across a round trip to the async
+//! side. Within the transaction the rotations run one after another, each with the
+//! compare-and-set of [`super::rotate`]: two requests with the same token in one batch are one
+//! winner and one `AlreadyUsed`, as in two transactions.
+//!
+//! If a batch fails (a full disk, an I/O error), it is rolled back and its rotations are tried
+//! again one by one, so each gets its own answer: the error that concerns it, or its outcome.
+//! A request that goes away does not cancel its rotation (it may be in a batch already); its
+//! answer is dropped, as when a client goes away after a commit.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use rocket::tokio;
+use rocket::tokio::sync::{mpsc, oneshot};
+use sqlx::{AnyConnection, AnyPool};
+
+use super::{write_connection, Rotation, Seen, TokenRow};
+
+/// Most rotations in one transaction.
+pub const MAX_BATCH: usize = 32;
+
+/// Rotations waiting for the committer at most; beyond it a request waits to be queued.
+const QUEUE: usize = 1024;
+
+/// One rotation's data, as [`super::rotate`] takes it.
+#[derive(Debug)]
+pub struct Job {
+    /// The presented token's `jti`.
+    pub old_jti: String,
+    /// The successor's row.
+    pub successor: TokenRow,
+    /// Unix seconds.
+    pub now: i64,
+    /// Where the request came from.
+    pub seen: Seen,
+}
+
+type Reply = oneshot::Sender<Result<Rotation, sqlx::Error>>;
+
+/// The handle of the committer task (in [`crate::db::DbPool`] on SQLite).
+#[derive(Debug, Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<(Job, Reply)>,
+    stats: Arc<Stats>,
+}
+
+/// What the committer has done: transactions and the rotations in them.
+#[derive(Debug, Default)]
+struct Stats {
+    batches: AtomicU64,
+    rotations: AtomicU64,
+}
+
+impl GroupCommit {
+    /// Starts the committer on `pool` (the writer pool). Needs a Tokio runtime; the task ends
+    /// when every handle is dropped.
+    #[must_use]
+    pub fn start(pool: AnyPool) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(Stats::default());
+        tokio::spawn(run(pool, rx, Arc::clone(&stats)));
+        Self { queue, stats }
+    }
+
+    /// `(batches, rotations)` committed so far: the mean batch size is their ratio.
+    #[must_use]
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.stats.batches.load(Ordering::Relaxed),
+            self.stats.rotations.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Rotates as [`super::rotate`] does, in the next batch.
+    ///
+    /// # Errors
+    /// The driver error of its commit; `PoolClosed` if the committer has stopped.
+    pub async fn rotate(&self, job: Job) -> Result<Rotation, sqlx::Error> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((job, reply))
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+    }
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<(Job, Reply)>, stats: Arc<Stats>) {
+    let mut waiting = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
+        let (jobs, replies): (Vec<Job>, Vec<Reply>) = waiting.drain(..).unzip();
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats
+            .rotations
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        for (reply, outcome) in replies.into_iter().zip(commit_all(&pool, &jobs).await) {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Commits `jobs` in one transaction; if that fails, each alone. One answer per job, in order.
+pub async fn commit_all(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<Rotation, sqlx::Error>> {
+    match commit(pool, jobs).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(e) if jobs.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            log::warn!(
+                "rotor: a batch of {} rotations failed ({e}); one by one",
+                jobs.len()
+            );
+            let mut answers = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let one = commit(pool, std::slice::from_ref(job)).await;
+                answers.push(one.and_then(|o| {
+                    o.first()
+                        .copied()
+                        .ok_or_else(|| sqlx::Error::Protocol("empty rotation batch".into()))
+                }));
+            }
+            answers
+        }
+    }
+}
+
+async fn commit(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<Rotation>, sqlx::Error> {
+    let mut conn = write_connection(pool).await?;
+    commit_on(&mut conn, jobs).await
+}
+
+/// Runs [`batch_sql`] for `jobs` on `conn`, one outcome per job. A statement that fails stops
+/// the batch, maybe inside its transaction: that is rolled back before the error is returned
+/// (SQLite refuses the `ROLLBACK` when it already rolled back by itself, after a full disk or
+/// an I/O error: that refusal is expected). sqlx does not know of this transaction.
+///
+/// # Errors
+/// The driver error; nothing of the batch is recorded.
+pub async fn commit_on(
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+) -> Result<Vec<Rotation>, sqlx::Error> {
+    let Some(sql) = batch_sql(jobs.len()) else {
+        return Ok(Vec::new());
+    };
+    let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
+    for j in jobs {
+        query = query
+            .bind(j.now)
+            .bind(j.successor.expires_at)
+            .bind(&j.successor.session_id)
+            .bind(&j.successor.jti)
+            .bind(&j.old_jti)
+            .bind(&j.successor.user_id)
+            .bind(&j.successor.fingerprint)
+            .bind(j.successor.issued_at)
+            .bind(&j.seen.ip)
+            .bind(&j.seen.user_agent);
+    }
+    match query.fetch_all(&mut *conn).await {
+        Ok(rows) if rows.len() == jobs.len() => Ok(rows.into_iter().map(outcome).collect()),
+        Ok(rows) => Err(sqlx::Error::Protocol(format!(
+            "rotation batch of {} gave {} rows",
+            jobs.len(),
+            rows.len()
+        ))),
+        Err(e) => {
+            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                log::debug!("rotor: rollback after a failed rotation batch: {rollback}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `(active, won)` of one job: see [`batch_sql`].
+fn outcome((active, won): (i64, i64)) -> Rotation {
+    if won > 0 {
+        Rotation::Rotated
+    } else if active > 0 {
+        Rotation::AlreadyUsed
+    } else {
+        Rotation::SessionInactive
+    }
+}
+
+/// Parameters per job, in the order of [`super::ROTATE_POSTGRES`]: now, the successor's
+/// `expires_at`, session id, successor `jti`, old `jti`, user id, fingerprint, `issued_at`, IP,
+/// user agent.
+const PARAMS: usize = 10;
+
+/// One rotation of the batch, its parameters numbered from `$(o+1)`:
+///
+/// - the compare-and-set marks the old token used only if it is unused and its session active;
+/// - the successor is inserted, and the session touched, only if the compare-and-set won: the
+///   successor's `jti` (random, new) is named as successor only then.
+fn rotation_sql(o: usize) -> String {
+    let p = |n: usize| format!("${}", o + n);
+    let (now, exp, sid, new, old) = (p(1), p(2), p(3), p(4), p(5));
+    let (user, fp, iat, ip, ua) = (p(6), p(7), p(8), p(9), p(10));
+    format!(
+        "UPDATE refresh_tokens SET used_at = {now}, successor_jti = {new} \
+         WHERE jti = {old} AND session_id = {sid} AND used_at IS NULL AND revoked_at IS NULL \
+         AND EXISTS (SELECT 1 FROM sessions WHERE id = {sid} AND revoked_at IS NULL); \
+         INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+         SELECT {new}, {sid}, {user}, {fp}, {iat}, {exp} \
+         WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = {old} AND successor_jti = {new}); \
+         UPDATE sessions SET last_used_at = {now}, expires_at = {exp}, last_ip = {ip}, \
+         last_user_agent = {ua} \
+         WHERE id = {sid} AND EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = {new}); "
+    )
+}
+
+/// The SQL of a batch of `n` rotations (1 to [`MAX_BATCH`]; `None` otherwise), built once per
+/// size and then a cached prepared statement on each connection:
+///
+/// `BEGIN IMMEDIATE` (the write lock up front, [`super::begin_write`]), every rotation
+/// ([`rotation_sql`]), `COMMIT`, then one row per rotation, in order: `(active, won)`, where
+/// `won` is 1 exactly when that rotation's successor exists and `active` tells an ended
+/// session from a token used already, as on PostgreSQL. Nothing can interleave: the lock is
+/// the whole database's, taken before the first read.
+#[must_use]
+pub fn batch_sql(n: usize) -> Option<&'static str> {
+    static SQL: [OnceLock<String>; MAX_BATCH] = [const { OnceLock::new() }; MAX_BATCH];
+    let cell = SQL.get(n.checked_sub(1)?)?;
+    Some(cell.get_or_init(|| {
+        let mut sql = String::from("BEGIN IMMEDIATE; ");
+        for i in 0..n {
+            sql.push_str(&rotation_sql(i * PARAMS));
+        }
+        sql.push_str("COMMIT;");
+        for i in 0..n {
+            let o = i * PARAMS;
+            sql.push_str(&format!(
+                " SELECT (SELECT count(*) FROM sessions WHERE id = ${} AND revoked_at IS NULL), \
+                 (SELECT count(*) FROM refresh_tokens WHERE jti = ${});",
+                o + 3,
+                o + 4
+            ));
+        }
+        sql
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes() {
+        assert!(batch_sql(0).is_none());
+        assert!(batch_sql(MAX_BATCH + 1).is_none());
+        let two = batch_sql(2).unwrap();
+        assert!(two.starts_with("BEGIN IMMEDIATE; UPDATE refresh_tokens"));
+        assert_eq!(two.matches("COMMIT").count(), 1);
+        assert_eq!(two.matches(" SELECT (SELECT count(*)").count(), 2);
+        // The second rotation's parameters run from $11 to $20.
+        assert!(two.contains("$20") && !two.contains("$21"));
+        assert!(batch_sql(MAX_BATCH)
+            .unwrap()
+            .contains(&format!("${}", MAX_BATCH * PARAMS)));
+    }
+}
