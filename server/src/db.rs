@@ -45,7 +45,8 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 ///
 /// - [`Full`](Self::Full), the default: the WAL is flushed to disk (fsync) at every commit, so
 ///   every answer the server gave survives a power failure. Costs one fsync per write
-///   transaction: per refresh, login and logout.
+///   transaction: per login and logout, and per group of rotations committed together
+///   ([`crate::store::group`]).
 /// - [`Normal`](Self::Normal): the WAL is flushed only at checkpoints. The database stays
 ///   consistent, but a power failure can roll back the last transactions committed before it
 ///   (up to the last checkpoint, by default about 1000 pages of WAL): a rotation the client
