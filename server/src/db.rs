@@ -278,12 +278,19 @@ impl DbPool {
         if let Some(idle) = get("idle_timeout") {
             options = options.idle_timeout(Duration::from_secs(idle));
         }
+        // No ping when a connection is taken from the pool, unless `test_before_acquire` asks
+        // for it: sqlx pings every connection when it comes back (which also settles a
+        // pending rollback), so an idle connection was sound when it was put back. An
+        // in-process SQLite connection cannot be lost while idle; a PostgreSQL one can (a
+        // restart, a proxy's idle timeout): its next request then fails with 503 and
+        // `Retry-After`, and the connection is dropped. The ping would cost a round trip on
+        // every request (deadpool-postgres' default recycling skips it the same way).
+        let test_before_acquire = backend == Backend::Postgres
+            && figment
+                .extract_inner::<bool>("test_before_acquire")
+                .unwrap_or(false);
+        options = options.test_before_acquire(test_before_acquire);
         if backend == Backend::Sqlite {
-            // No ping when a connection is taken from the pool: an in-process SQLite connection
-            // cannot be lost while idle, and sqlx pings every connection anyway when it comes
-            // back (which also settles a pending rollback). On PostgreSQL the ping on acquire
-            // stays: an idle connection can be cut by a restart or a proxy.
-            options = options.test_before_acquire(false);
             options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
                     conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
