@@ -7,6 +7,8 @@
 #   BASELINE_BIN=/work/target-base/release/rotor-server bash bench/run.sh   # before/after
 #
 # Builds go to $CARGO_TARGET_DIR (default: target/ at the repository root), as cargo's own.
+# The machinery it shares with bench/scale.sh (PostgreSQL, builds, seeding, wrk runs with CPU
+# sampling, the quiet-machine wait, the trap) is in bench/lib.sh.
 #
 # 1. PostgreSQL up (.ci/postgres.sh), fresh databases rotor_bench and peer_bench.
 # 2. Release builds of rotor-server and of the seeding/checking helper (bench/src/main.rs).
@@ -45,7 +47,7 @@ RESULTS=${RESULTS:-$BENCH/RESULTS.md}
 PG_ADMIN_URL_BASE=postgres://rotor:rotor@127.0.0.1:5432
 # Plain TCP on loopback, as the peer's `pg` client connects; sqlx's default (sslmode=prefer)
 # would negotiate TLS with the local cluster (TLS_ROTOR=1 measures that).
-ROTOR_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench?sslmode=$([ "${TLS_ROTOR:-0}" = 1 ] && echo prefer || echo disable)
+ROTOR_PG_URL="$PG_ADMIN_URL_BASE/rotor_bench?sslmode=$([ "${TLS_ROTOR:-0}" = 1 ] && echo prefer || echo disable)"
 PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/peer_bench
 SQLITE_DB=$SCRATCH/rotor-bench.db
 # rotor-server's pool size (databases.rotor.max_connections); unset: the server's defaults
@@ -58,81 +60,26 @@ BASELINE_DESC=${BASELINE_DESC:-}   # e.g. "main at 4191868", for RESULTS.md
 # migrations the baseline does not know (the later ones only add nullable columns so far), or
 # the baseline refuses to start ("previously applied but missing").
 BASELINE_SRC=${BASELINE_SRC:-}
-BASELINE_PG_URL=$PG_ADMIN_URL_BASE/rotor_bench_base?sslmode=${ROTOR_PG_URL##*sslmode=}
+BASELINE_PG_URL="$PG_ADMIN_URL_BASE/rotor_bench_base?sslmode=${ROTOR_PG_URL##*sslmode=}"
 BASELINE_SQLITE_DB=$SCRATCH/rotor-bench-base.db
 ME=${ME:-1}
 # 1: one more rotor run on SQLite with sqlite_synchronous = "normal" (no fsync per commit).
 SQLITE_NORMAL=${SQLITE_NORMAL:-0}
 SQLITE_NORMAL_DB=$SCRATCH/rotor-bench-normal.db
-# cargo's target directory, made absolute (cargo resolves a relative one against its cwd).
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
-export CARGO_TARGET_DIR=$TARGET_DIR
+WRK_CONNS=$CONNS WRK_THREADS=$THREADS
 
-export ACCESS_TOKEN_SECRET=bench-access-secret-0123456789abcdef
-export REFRESH_TOKEN_SECRET=bench-refresh-secret-0123456789abcdef
-export ACCESS_TOKEN_EXPIRY=15m REFRESH_TOKEN_EXPIRY=10d
-# One client address sends the whole load: the per-IP rate limits would cap it.
-export ROCKET_RATE_REFRESH_PER_IP=0 ROCKET_RATE_LOGIN_PER_IP=0 ROCKET_RATE_LOGIN_PER_ACCOUNT=0
-export ROCKET_PROFILE=release ROCKET_CLI_COLORS=false
-
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/*.log
 
-# ------------------------------------------------------------------ process bookkeeping
-SERVER_PID=""
-stop_server() {
-  [ -n "$SERVER_PID" ] || return 0
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
-SAMPLER_PID=""
-stop_sampler() {
-  [ -n "$SAMPLER_PID" ] || return 0
-  kill "$SAMPLER_PID" 2>/dev/null || true
-  wait "$SAMPLER_PID" 2>/dev/null || true
-  SAMPLER_PID=""
-}
-cleanup() { stop_sampler; stop_server; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { [ -z "$(ss -Hltn "sport = :$1")" ] || die "port $1 is already in use"; }
-
 # ------------------------------------------------------------------ prerequisites
-if ! command -v wrk >/dev/null; then
-  log "installing wrk"
-  timeout 300 bash -c 'apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }' >/dev/null
-fi
-command -v node >/dev/null || die "node is required for the peer"
-[ -f "$PEER_SRC/server.js" ] || die "peer not found at $PEER_SRC (set PEER_SRC)"
-
-# The peer folder is read-only: run a copy.
-PEER=$SCRATCH/peer-express
-if [ ! -f "$PEER/package-lock.json" ] || ! cmp -s "$PEER_SRC/package-lock.json" "$PEER/package-lock.json"; then
-  rm -rf "$PEER"
-fi
-mkdir -p "$PEER"
-cp -r "$PEER_SRC"/. "$PEER"/
-chmod -R u+w "$PEER"
-if [ ! -d "$PEER/node_modules" ]; then
-  log "npm ci (peer)"
-  (cd "$PEER" && timeout 300 npm ci --no-audit --no-fund >/dev/null)
-fi
+ensure_wrk
+prepare_peer
 
 # ------------------------------------------------------------------ PostgreSQL and fresh databases
-log "PostgreSQL"
-# shellcheck source=/dev/null
-source "$ROOT/.ci/postgres.sh" >/dev/null
-psql_admin() { su postgres -c "psql -v ON_ERROR_STOP=1 -qAt" >/dev/null; }
+start_postgres
 psql_admin <<'SQL'
 DO $$BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'peer') THEN
@@ -146,44 +93,25 @@ CREATE DATABASE rotor_bench_base OWNER rotor;
 DROP DATABASE IF EXISTS peer_bench WITH (FORCE);
 CREATE DATABASE peer_bench OWNER peer;
 SQL
-PG_SETTINGS=$(su postgres -c "psql -qAtc \"SELECT string_agg(name||'='||setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync','synchronous_commit','shared_buffers','wal_sync_method','max_connections')\"")
-PG_VERSION=$(su postgres -c "psql -qAtc 'SHOW server_version'")
 
 # ------------------------------------------------------------------ builds
-log "building rotor-server and the bench helper (release)"
-(cd "$ROOT" && timeout 1800 cargo build --release -q -p rotor-server) || die "cargo build rotor-server"
-(cd "$BENCH" && timeout 1800 cargo build --release -q) || die "cargo build bench helper"
-ROTOR_BIN=$TARGET_DIR/release/rotor-server
-HELPER=$TARGET_DIR/release/rotor-bench
+build_release
 if [ -n "$BASELINE_BIN" ]; then
   [ -x "$BASELINE_BIN" ] || die "BASELINE_BIN=$BASELINE_BIN is not an executable"
 fi
-
-rotor_env() { # $1 = database url, $2 = more settings of databases.rotor (TOML, optional)
-  echo "ROCKET_DATABASES={rotor={url=\"$1\"${ROTOR_POOL:+,max_connections=$ROTOR_POOL}${2:+,$2}}}"
-}
 
 # ------------------------------------------------------------------ seeding
 log "seeding $USERS users: rotor on PostgreSQL"
 # synchronous_commit=off for the seeding connections only (the server runs with the cluster's
 # settings): the commits of 10,000 logins would otherwise wait for 10,000 WAL flushes.
 env "$(rotor_env "$ROTOR_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-rotor-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
-seed_sqlite() { # DB_FILE TOKENS_OUT
-  # Seeded on tmpfs (no fsync per commit) and copied to disk, where the server runs on it.
-  local seed=/dev/shm/rotor-bench-seed.db
-  rm -f "$seed" "$seed"-wal "$seed"-shm "$1" "$1"-wal "$1"-shm
-  env "$(rotor_env "sqlite://$seed")" timeout 300 "$HELPER" seed-rotor "$USERS" "$2" 2>&1 | tee -a "$OUT/seed.log" >&2
-  [ ! -e "$seed-wal" ] || [ ! -s "$seed-wal" ] || die "SQLite seed left a non-empty WAL"
-  cp "$seed" "$1"
-  rm -f "$seed" "$seed"-wal "$seed"-shm
-}
 log "seeding $USERS users: rotor on SQLite"
-seed_sqlite "$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt"
-[ "$SQLITE_NORMAL" != 1 ] || seed_sqlite "$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt"
+seed_sqlite "$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt" "$USERS"
+[ "$SQLITE_NORMAL" != 1 ] || seed_sqlite "$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt" "$USERS"
 if [ -n "$BASELINE_BIN" ]; then
   log "seeding $USERS users: baseline on PostgreSQL and SQLite"
   env "$(rotor_env "$BASELINE_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-base-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
-  seed_sqlite "$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt"
+  seed_sqlite "$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt" "$USERS"
   if [ -n "$BASELINE_SRC" ]; then
     known=$(find "$BASELINE_SRC/server/migrations/postgres" -name '*.sql' -printf '%f\n' | cut -d_ -f1 | paste -sd,)
     su postgres -c "psql -v ON_ERROR_STOP=1 -qAt -d rotor_bench_base -c 'DELETE FROM _sqlx_migrations WHERE version NOT IN ($known)'" >/dev/null
@@ -196,93 +124,13 @@ log "seeding $USERS users: peer on PostgreSQL"
 FORGED_ROTOR=$(env "$(rotor_env "$ROTOR_PG_URL")" "$HELPER" forge-rotor)
 FORGED_PEER=$(cd "$PEER" && node -e 'const jwt=require("jsonwebtoken");process.stdout.write(jwt.sign({_id:process.argv[1]},"forged-refresh-secret-0123456789abcdef",{expiresIn:"10d"}))' "$(head -1 "$OUT/tokens-peer.txt" | cut -d' ' -f1)")
 
-# ------------------------------------------------------------------ measurement helpers
-cpu_of() { # user+sys ticks of a pid list
-  local t=0 p
-  for p in "$@"; do
-    [ -r "/proc/$p/stat" ] || continue
-    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
-declare -A PG0=()
-pg_pids() { pgrep -u postgres || true; }
-pg_snapshot() { PG0=(); local p; for p in $(pg_pids); do PG0[$p]=$(cpu_of "$p"); done; }
-pg_delta() { local t=0 p now; for p in $(pg_pids); do now=$(cpu_of "$p"); t=$((t + now - ${PG0[$p]:-0})); done; echo "$t"; }
-idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
-total_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print t}' /proc/stat; }
-vm() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; } # kB
-wait_quiet() { # bounded wait for a quiet machine; sets QUIET
-  local deadline=$((SECONDS + QUIET_MAX)) t0 i0 busy
-  while :; do
-    t0=$(total_ticks); i0=$(idle_ticks); sleep 2
-    busy=$(awk -v t="$(($(total_ticks) - t0))" -v i="$(($(idle_ticks) - i0))" 'BEGIN{printf "%.2f", (t - i) / 100 / 2}')
-    if awk -v b="$busy" -v m="$QUIET_BUSY" 'BEGIN{exit !(b <= m)}'; then QUIET="yes($busy)"; return 0; fi
-    if [ $SECONDS -ge $deadline ]; then QUIET="NO($busy)"; return 0; fi
-  done
-}
-
-# run_wrk NAME DURATION SCRIPT ARGS... -> $OUT/wrk-NAME.txt; appends a RESULT line with CPU use.
-run_wrk() {
-  local name=$1 dur=$2 script=$3 url=$4; shift 4
-  local n0 n1 p1 i0 i1 t0 t1 load rss_mid
-  QUIET=skipped
-  case $name in *warmup*) ;; *) wait_quiet ;; esac
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  # resident memory halfway through the run
-  (sleep $((dur / 2)); vm "$SERVER_PID" VmRSS >"$OUT/rss-mid-$name.txt") &
-  SAMPLER_PID=$!
-  n0=$(cpu_of "$SERVER_PID"); pg_snapshot; i0=$(idle_ticks); t0=$(total_ticks)
-  timeout $((dur + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${dur}s" --timeout 5s --latency \
-    -s "$script" "$url" -- "$@" >"$OUT/wrk-$name.txt" 2>&1 || true
-  n1=$(cpu_of "$SERVER_PID"); p1=$(pg_delta); i1=$(idle_ticks); t1=$(total_ticks)
-  wait "$SAMPLER_PID" 2>/dev/null || true
-  SAMPLER_PID=""
-  rss_mid=$(cat "$OUT/rss-mid-$name.txt" 2>/dev/null || echo 0)
-  local res
-  res=$(grep '^RESULT' "$OUT/wrk-$name.txt" || echo "RESULT case=FAILED")
-  echo "$res name=$name server_cores=$(awk -v a="$n0" -v b="$n1" -v d="$dur" 'BEGIN{printf "%.2f",(b-a)/100/d}') pg_cores=$(awk -v p="$p1" -v d="$dur" 'BEGIN{printf "%.2f",p/100/d}') busy_cores=$(awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" -v d="$dur" 'BEGIN{printf "%.2f",(t-i)/100/d}') rss_mid_kb=$rss_mid quiet_before=$QUIET load1_before=$load" \
-    | tee -a "$OUT/results.txt" >&2
-}
-field() { # field NAME KEY -> value from the RESULT line of run NAME
-  { grep " name=$1 " "$OUT/results.txt" || true; } | tr ' ' '\n' |
-    awk -F= -v k="$2" '$1 == k && !f {v = $2; f = 1} END {print f ? v : 0}'
-}
-
-wait_up() { # wait_up URL_PATH METHOD WANT_STATUS LOG
-  for _ in $(seq 1 100); do
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$4" >&2; die "server exited"; }
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -X "$2" "$1" || true)
-    [ "$code" = "$3" ] && return 0
-    sleep 0.2
-  done
-  cat "$4" >&2; die "server did not come up at $1"
-}
-
-# bench_one LABEL FLAVOR URL TOKENS FORGED
-# Warm-up chain, measured chain (continuing from the warm-up's tokens), 401 pass.
-bench_one() {
-  local label=$1 flavor=$2 url=$3 tokens=$4 forged=$5
-  log "$label: warm-up ${WARMUP}s"
-  run_wrk "$label-warmup" "$WARMUP" "$BENCH/wrk/refresh_chain.lua" "$url" \
-    "$tokens" "$THREADS" "$flavor" "$OUT/final-$label-warmup.txt"
-  log "$label: success path ${DURATION}s"
-  run_wrk "$label-success" "$DURATION" "$BENCH/wrk/refresh_chain.lua" "$url" \
-    "$OUT/final-$label-warmup.txt" "$THREADS" "$flavor" "$OUT/final-$label.txt"
-  # users left in flight by the warm-up were not driven again: carry them over as they are
-  grep ' inflight$' "$OUT/final-$label-warmup.txt" >>"$OUT/final-$label.txt" || true
-  log "$label: 401 path (forged token) ${DURATION}s"
-  run_wrk "$label-401warmup" 2 "$BENCH/wrk/invalid_token.lua" "$url" "$forged" forged
-  run_wrk "$label-401" "$DURATION" "$BENCH/wrk/invalid_token.lua" "$url" "$forged" forged
-}
-
 declare -A RSS_IDLE=() RSS_HWM=()
 
 bench_rotor() { # LABEL DB_URL TOKENS [BINARY] [DATABASE SETTINGS]
   local label=$1 dburl=$2 tokens=$3 bin=${4:-$ROTOR_BIN} extra=${5:-}
   port_free "$ROTOR_PORT"
   log "$label: starting rotor-server ($bin${extra:+, $extra})"
-  env "$(rotor_env "$dburl" "$extra")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT \
+  env "$(rotor_env "$dburl" "$extra")" ROCKET_ADDRESS=$HOST ROCKET_PORT="$ROTOR_PORT" \
     "$bin" >"$OUT/server-$label.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
@@ -302,7 +150,7 @@ bench_peer() {
   local label=peer-pg
   port_free "$PEER_PORT"
   log "$label: starting the Express peer"
-  (cd "$PEER" && exec env DATABASE_URL=$PEER_PG_URL HOST=$HOST PORT=$PEER_PORT NODE_ENV=production \
+  (cd "$PEER" && exec env DATABASE_URL=$PEER_PG_URL HOST=$HOST PORT="$PEER_PORT" NODE_ENV=production \
     node server.js) >"$OUT/server-$label.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://$HOST:$PEER_PORT/refresh-token" POST 401 "$OUT/server-$label.log"
@@ -321,7 +169,7 @@ bench_me() {
   local label=$1; shift
   port_free "$ROTOR_PORT"
   log "$label: starting rotor-server ($*)"
-  env "$(rotor_env "$ROTOR_PG_URL")" ROCKET_ADDRESS=$HOST ROCKET_PORT=$ROTOR_PORT "$@" \
+  env "$(rotor_env "$ROTOR_PG_URL")" ROCKET_ADDRESS=$HOST ROCKET_PORT="$ROTOR_PORT" "$@" \
     "$ROTOR_BIN" >"$OUT/server-$label.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
@@ -420,9 +268,7 @@ r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGI
   echo
   echo "## Machine"
   echo
-  echo "- $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) memory; $(uname -sr)"
-  echo "- PostgreSQL $PG_VERSION on the same machine ($PG_SETTINGS)"
-  echo "- $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); node $(node -v); rustc $(rustc -V | cut -d' ' -f2)"
+  machine_lines
   echo "- load average before the first run: see \`quiet before\` (busy cores in the 2 s before each run; NO = the machine never got quiet within ${QUIET_MAX} s: other work was running)"
   echo
   echo "## Load"
