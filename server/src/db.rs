@@ -184,8 +184,8 @@ pub const DEFAULT_SQLITE_READERS: u64 = 4;
 /// On SQLite, beside the writer pool (one connection by default), a pool of reader connections
 /// ([`reader`](Self::reader)): in WAL mode they read the last committed state while the writer
 /// commits, so the look-ups of the hot paths (a refresh's token, the access check's session, a
-/// login's user) never queue behind a commit. They are `query_only`. And rotations are
-/// committed in groups ([`group`](Self::group)).
+/// login's user) never queue behind a commit. They are `query_only`. On both back ends,
+/// rotations are committed in groups ([`group`](Self::group)).
 #[derive(Debug, Clone)]
 pub struct DbPool {
     pool: AnyPool,
@@ -216,7 +216,7 @@ impl DbPool {
         &self.readers
     }
 
-    /// SQLite's group committer of rotations ([`crate::store::group`]); `None` on PostgreSQL.
+    /// The group committer of rotations ([`crate::store::group`]).
     #[must_use]
     pub fn group(&self) -> Option<&crate::store::group::GroupCommit> {
         self.group.as_ref()
@@ -304,15 +304,15 @@ impl DbPool {
             });
         }
         let pool = options.connect(&url).await.map_err(DbError::Sqlx)?;
+        let group = Some(crate::store::group::GroupCommit::start(pool.clone()));
         if backend == Backend::Postgres {
             return Ok(Self {
                 readers: pool.clone(),
                 pool,
-                group: None,
+                group,
                 backend,
             });
         }
-        let group = Some(crate::store::group::GroupCommit::start(pool.clone()));
         let readers = get("sqlite_readers")
             .unwrap_or(DEFAULT_SQLITE_READERS)
             .min(64);

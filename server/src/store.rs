@@ -16,7 +16,7 @@ pub mod cache;
 pub mod group;
 
 /// [`AnyConnection::backend_name`] of PostgreSQL connections.
-const POSTGRES: &str = "PostgreSQL";
+pub(crate) const POSTGRES: &str = "PostgreSQL";
 /// [`AnyConnection::backend_name`] of SQLite connections.
 const SQLITE: &str = "SQLite";
 

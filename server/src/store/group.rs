@@ -1,22 +1,27 @@
-//! Group commit of rotations on SQLite.
+//! Group commit of rotations.
 //!
-//! SQLite has one writer at a time and, with `synchronous = FULL`, one fsync per commit: one
-//! rotation per commit makes the fsync the bound of the whole service (PostgreSQL shares one
-//! WAL flush among the backends that commit together; SQLite has no such thing). So rotations
-//! go to one task, which takes every rotation waiting (at most [`MAX_BATCH`]) and commits them
-//! in one `BEGIN IMMEDIATE` transaction: one lock, one fsync for all of them, and every answer
-//! is sent only after that commit, so each is as durable as if it had committed alone.
+//! Rotations go to one task, which takes every rotation waiting (at most [`MAX_BATCH`]) and
+//! commits them together; every answer is sent only after that commit, so each is as durable
+//! as if it had committed alone.
 //!
-//! The batch is SQL text handed to the connection's worker thread at once ([`batch_sql`]), so
-//! the write lock is held for the statements alone, never across a round trip to the async
-//! side. Within the transaction the rotations run one after another, each with the
-//! compare-and-set of [`super::rotate`]: two requests with the same token in one batch are one
-//! winner and one `AlreadyUsed`, as in two transactions.
+//! - **SQLite** has one writer at a time and, with `synchronous = FULL`, one fsync per commit:
+//!   one rotation per commit made the fsync the bound of the whole service (PostgreSQL shares
+//!   one WAL flush among the backends that commit together; SQLite has no such thing). A group
+//!   is one `BEGIN IMMEDIATE` transaction: one lock, one fsync. Its SQL is handed to the
+//!   connection's worker thread at once ([`batch_sql`]), so the write lock is held for the
+//!   statements alone, never across a round trip to the async side. Within the transaction
+//!   the rotations run one after another, each with the compare-and-set of
+//!   [`super::rotate`]: two requests with the same token in one group are one winner and one
+//!   `AlreadyUsed`, as in two transactions.
+//! - **PostgreSQL**: one rotation alone is [`super::ROTATE_POSTGRES`]; several are one
+//!   statement over a `VALUES` list ([`postgres_batch_sql`]): one round trip, one plan, one
+//!   commit for the group instead of one each.
 //!
-//! If a batch fails (a full disk, an I/O error), it is rolled back and its rotations are tried
-//! again one by one, so each gets its own answer: the error that concerns it, or its outcome.
-//! A request that goes away does not cancel its rotation (it may be in a batch already); its
-//! answer is dropped, as when a client goes away after a commit.
+//! If a group fails (a full disk, an I/O error, a deadlock with a revocation), it is rolled
+//! back and its rotations are tried again one by one, so each gets its own answer: the error
+//! that concerns it, or its outcome. A request that goes away does not cancel its rotation (it
+//! may be in a group already); its answer is dropped, as when a client goes away after a
+//! commit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -139,10 +144,8 @@ async fn commit(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<Rotation>, sqlx::Err
     commit_on(&mut conn, jobs).await
 }
 
-/// Runs [`batch_sql`] for `jobs` on `conn`, one outcome per job. A statement that fails stops
-/// the batch, maybe inside its transaction: that is rolled back before the error is returned
-/// (SQLite refuses the `ROLLBACK` when it already rolled back by itself, after a full disk or
-/// an I/O error: that refusal is expected). sqlx does not know of this transaction.
+/// Commits `jobs` on `conn`, one outcome per job, in order: [`batch_sql`] on SQLite;
+/// on PostgreSQL [`super::ROTATE_POSTGRES`] for one job and [`postgres_batch_sql`] for several.
 ///
 /// # Errors
 /// The driver error; nothing of the batch is recorded.
@@ -150,10 +153,17 @@ pub async fn commit_on(
     conn: &mut AnyConnection,
     jobs: &[Job],
 ) -> Result<Vec<Rotation>, sqlx::Error> {
-    let Some(sql) = batch_sql(jobs.len()) else {
-        return Ok(Vec::new());
-    };
-    let mut query = sqlx::query_as::<_, (i64, i64)>(sql);
+    if conn.backend_name() == super::POSTGRES {
+        postgres_commit_on(conn, jobs).await
+    } else {
+        sqlite_commit_on(conn, jobs).await
+    }
+}
+
+fn bind_jobs<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    jobs: &'q [Job],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
     for j in jobs {
         query = query
             .bind(j.now)
@@ -167,19 +177,66 @@ pub async fn commit_on(
             .bind(&j.seen.ip)
             .bind(&j.seen.user_agent);
     }
+    query
+}
+
+/// Runs [`batch_sql`]. A statement that fails stops the batch, maybe inside its transaction:
+/// that is rolled back before the error is returned (SQLite refuses the `ROLLBACK` when it
+/// already rolled back by itself, after a full disk or an I/O error: that refusal is
+/// expected). sqlx does not know of this transaction.
+async fn sqlite_commit_on(
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+) -> Result<Vec<Rotation>, sqlx::Error> {
+    let Some(sql) = batch_sql(jobs.len()) else {
+        return Ok(Vec::new());
+    };
+    let query = bind_jobs(sqlx::query_as::<_, (i64, i64)>(sql), jobs);
     match query.fetch_all(&mut *conn).await {
-        Ok(rows) if rows.len() == jobs.len() => Ok(rows.into_iter().map(outcome).collect()),
-        Ok(rows) => Err(sqlx::Error::Protocol(format!(
-            "rotation batch of {} gave {} rows",
-            jobs.len(),
-            rows.len()
-        ))),
+        Ok(rows) => rows_of(jobs, rows),
         Err(e) => {
             if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
                 log::debug!("rotor: rollback after a failed rotation batch: {rollback}");
             }
             Err(e)
         }
+    }
+}
+
+/// Runs the one statement of [`super::ROTATE_POSTGRES`] (one job) or [`postgres_batch_sql`]
+/// (several), in autocommit: a failed statement commits nothing.
+async fn postgres_commit_on(
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+) -> Result<Vec<Rotation>, sqlx::Error> {
+    if jobs.len() == 1 {
+        let row = bind_jobs(
+            sqlx::query_as::<_, (i64, i64)>(super::ROTATE_POSTGRES),
+            jobs,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        return rows_of(jobs, vec![row]);
+    }
+    let Some(sql) = postgres_batch_sql(jobs.len()) else {
+        return Ok(Vec::new());
+    };
+    let mut rows: Vec<(i64, i64, i64)> = bind_jobs(sqlx::query_as(sql), jobs)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.sort_unstable_by_key(|r| r.0);
+    rows_of(jobs, rows.into_iter().map(|(_, a, w)| (a, w)).collect())
+}
+
+fn rows_of(jobs: &[Job], rows: Vec<(i64, i64)>) -> Result<Vec<Rotation>, sqlx::Error> {
+    if rows.len() == jobs.len() {
+        Ok(rows.into_iter().map(outcome).collect())
+    } else {
+        Err(sqlx::Error::Protocol(format!(
+            "rotation batch of {} gave {} rows",
+            jobs.len(),
+            rows.len()
+        )))
     }
 }
 
@@ -249,6 +306,69 @@ pub fn batch_sql(n: usize) -> Option<&'static str> {
             ));
         }
         sql
+    }))
+}
+
+/// The PostgreSQL statement of a batch of `n` rotations (2 to [`MAX_BATCH`]; `None` otherwise):
+/// [`super::ROTATE_POSTGRES`] over a `VALUES` list, one data-modifying statement in autocommit.
+///
+/// - `s` locks the active sessions of the batch, in `id` order, so two batches lock their
+///   common sessions in the same order. Each token row is locked only after its session row
+///   (`t` updates a token only if its session is in `s`): the lock order of one rotation and
+///   of the revocations, family by family.
+/// - `t` is the compare-and-set of every job whose session is active, re-checked on the newest
+///   row version as in the one-job statement. Two jobs with the same token join the same row,
+///   which PostgreSQL updates once: one of them wins, the other reads as already used.
+/// - `i` inserts, and `u` touches the session of, exactly the jobs `t` returned. A session
+///   has one live token, so at most one job per session wins, and `u` updates each session
+///   row at most once.
+/// - One row per job: its index, whether its session is active, whether it won.
+#[must_use]
+pub fn postgres_batch_sql(n: usize) -> Option<&'static str> {
+    static SQL: [OnceLock<String>; MAX_BATCH] = [const { OnceLock::new() }; MAX_BATCH];
+    if n < 2 {
+        return None;
+    }
+    let cell = SQL.get(n - 1)?;
+    Some(cell.get_or_init(|| {
+        let rows: Vec<String> = (0..n)
+            .map(|k| {
+                let p = |i: usize| format!("${}", k * PARAMS + i);
+                format!(
+                    "({k}::int8, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    p(5),
+                    p(4),
+                    p(3),
+                    p(6),
+                    p(7),
+                    p(8),
+                    p(2),
+                    p(9),
+                    p(10),
+                    p(1)
+                )
+            })
+            .collect();
+        format!(
+            "WITH j (k, old, new, sid, usr, fp, iat, exp, ip, ua, now) AS (VALUES {}), \
+             s AS (SELECT id FROM sessions WHERE id IN (SELECT sid FROM j) \
+               AND revoked_at IS NULL ORDER BY id FOR UPDATE), \
+             t AS (UPDATE refresh_tokens r SET used_at = j.now, successor_jti = j.new FROM j \
+               WHERE r.jti = j.old AND r.session_id = j.sid AND r.used_at IS NULL \
+               AND r.revoked_at IS NULL AND j.sid IN (SELECT id FROM s) RETURNING j.new), \
+             i AS (INSERT INTO refresh_tokens \
+               (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
+               SELECT j.new, j.sid, j.usr, j.fp, j.iat, j.exp FROM j \
+               WHERE j.new IN (SELECT new FROM t) RETURNING jti), \
+             u AS (UPDATE sessions x SET last_used_at = j.now, expires_at = j.exp, \
+               last_ip = j.ip, last_user_agent = j.ua FROM j \
+               WHERE x.id = j.sid AND j.new IN (SELECT new FROM t) RETURNING x.id) \
+             SELECT j.k, \
+               CASE WHEN j.sid IN (SELECT id FROM s) THEN 1::int8 ELSE 0::int8 END, \
+               CASE WHEN j.new IN (SELECT new FROM t) THEN 1::int8 ELSE 0::int8 END \
+             FROM j",
+            rows.join(", ")
+        )
     }))
 }
 

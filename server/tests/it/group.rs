@@ -1,6 +1,6 @@
-//! SQLite's group commit of rotations (`store::group`): concurrent refreshes of many sessions
-//! share transactions and keep exactly-once rotation; a rotation that fails in a batch fails
-//! alone, and the others of its batch are committed.
+//! Group commit of rotations (`store::group`), on SQLite and PostgreSQL: concurrent refreshes of
+//! many sessions share commits and keep exactly-once rotation; a rotation that fails in a batch
+//! fails alone, and the others of its batch are committed.
 
 use std::sync::Arc;
 
@@ -10,12 +10,16 @@ use rotor_server::store::{Rotation, Seen, TokenRow};
 
 use crate::common::*;
 
+crate::both_backends!(
+    concurrent_refreshes_share_commits_and_rotate_once,
+    a_failing_rotation_fails_alone,
+);
+
 const SESSIONS: usize = 40;
 
-async fn sqlite_client(test: &str) -> (TestDb, Arc<rocket::local::asynchronous::Client>) {
-    let db = TestDb::new(Kind::Sqlite, test).await.expect("SQLite");
+async fn shared_client(db: &TestDb) -> Arc<rocket::local::asynchronous::Client> {
     let client = client_with(
-        &db,
+        db,
         |f| {
             f.merge(("refresh_grace", 0))
                 .merge(("refresh_retry_window", 0))
@@ -27,18 +31,17 @@ async fn sqlite_client(test: &str) -> (TestDb, Arc<rocket::local::asynchronous::
         false,
     )
     .await;
-    (db, Arc::new(client))
+    Arc::new(client)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refreshes_share_commits_and_rotate_once() {
-    let (_db, client) = sqlite_client("group::concurrent").await;
+async fn concurrent_refreshes_share_commits_and_rotate_once(db: &TestDb) {
+    let client = shared_client(db).await;
     let mut tokens = Vec::new();
     for _ in 0..SESSIONS {
         tokens.push(login_new(&client).await.refresh());
     }
     let state = client.rocket().state::<rotor_server::db::Db>().unwrap();
-    let group = state.group().expect("SQLite commits rotations in groups");
+    let group = state.group().expect("rotations are committed in groups");
     let (batches0, rotations0) = group.stats();
     // Every session refreshed at once, and the first ten twice (with the grace window off,
     // the second of each pair is reuse).
@@ -96,9 +99,8 @@ async fn concurrent_refreshes_share_commits_and_rotate_once() {
     assert_eq!(forked, 0, "a session has two live tokens");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_failing_rotation_fails_alone() {
-    let (_db, client) = sqlite_client("group::failing").await;
+async fn a_failing_rotation_fails_alone(db: &TestDb) {
+    let client = shared_client(db).await;
     for _ in 0..3 {
         let _ = login_new(&client).await;
     }
