@@ -2,10 +2,14 @@
 //! the server library, forge a token for the 401 path, and check the database after a run.
 //!
 //! ```text
-//! rotor-bench seed-rotor <users> <tokens_out>     # "<user_id> <refresh_token>" per line
+//! rotor-bench seed-rotor <users> <tokens_out> [history]  # "<user_id> <refresh_token>" per line
 //! rotor-bench forge-rotor                         # prints a well-formed token with a wrong key
 //! rotor-bench verify-rotor <final_tokens> <ok200>
 //! rotor-bench verify-peer <database_url> <final_tokens>
+//! rotor-bench bulk-rotor <sessions> <history> live|expired <tag>   # bench/scale.sh
+//! rotor-bench count-rotor [expired]               # row counts, expired rows
+//! rotor-bench driven-used <tokens_file>           # used tokens of those users' sessions
+//! rotor-bench verify-scale <final_tokens> <ok200> <used_before> <start_tokens>
 //! ```
 //!
 //! The rotor commands read the same configuration as the server (`Rocket.toml`, `ROCKET_*`,
@@ -49,8 +53,10 @@ async fn rotor_db_as_is(figment: &Figment) -> Res<DbPool> {
         .map_err(|e| format!("database: {e}"))
 }
 
-/// Creates `users` users, each logged in once, through the server library.
-async fn seed_rotor(users: usize, out: &str) -> Res<()> {
+/// Creates `users` users, each logged in once, through the server library; with `history`, each
+/// session's token is then refreshed that many times (`sessions::refresh`, as `/refresh-token`
+/// does), so it holds `history` used tokens and one live one, and the file names the live one.
+async fn seed_rotor(users: usize, out: &str, history: usize) -> Res<()> {
     let t0 = Instant::now();
     let (figment, cfg, keys) = rotor_config()?;
     let db = Arc::new(rotor_db(&figment).await?);
@@ -89,7 +95,21 @@ async fn seed_rotor(users: usize, out: &str) -> Res<()> {
                 let pair = sessions::start(&db, &cfg, &keys, &user, now, &store::Seen::default())
                     .await
                     .map_err(|e| format!("start session: {e}"))?;
-                lines.push((i, format!("{} {}\n", user.id, pair.refresh)));
+                let mut refresh = pair.refresh;
+                for _ in 0..history {
+                    let (next, _) = sessions::refresh(
+                        &db,
+                        &cfg,
+                        &keys,
+                        &refresh,
+                        now,
+                        &store::Seen::default(),
+                    )
+                    .await
+                    .map_err(|e| format!("refresh: {e:?}"))?;
+                    refresh = next.refresh;
+                }
+                lines.push((i, format!("{} {}\n", user.id, refresh)));
             }
             Ok::<_, String>(lines)
         }));
@@ -103,7 +123,12 @@ async fn seed_rotor(users: usize, out: &str) -> Res<()> {
     std::fs::write(out, text).map_err(|e| format!("{out}: {e}"))?;
     db.pool().close().await;
     eprintln!(
-        "seeded {users} users with one session each ({:?}) in {} ms -> {out}",
+        "seeded {users} users with one session each{} ({:?}) in {} ms -> {out}",
+        if history > 0 {
+            format!(", {history} used tokens + 1 live per session")
+        } else {
+            String::new()
+        },
         db.backend(),
         t0.elapsed().as_millis()
     );
@@ -330,9 +355,469 @@ async fn verify_peer(url: &str, final_path: &str) -> Res<()> {
     }
 }
 
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+/// Refresh-token lifetime of the bulk rows (the bench's `REFRESH_TOKEN_EXPIRY=10d`).
+const BULK_TOKEN_LIFE: i64 = 10 * DAY;
+/// A browser-like user agent on the bulk sessions, so their rows are as wide as real ones.
+const BULK_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+/// Bulk rows written by SQL: `n` users with one session each holding `history` used tokens
+/// and one unused token, with the columns and invariants of rows the server writes (chained
+/// `successor_jti`, 32-byte fingerprints, 32-hex ids spread over the whole key space). Their
+/// fingerprints are of no token anyone holds: they are never presented.
+///
+/// - `live`: sessions started within the last 4 days, refreshed hourly `history` times, every
+///   row unexpired (the sweeper leaves them alone).
+/// - `expired`: the same, 40 to 50 days ago: every session and token expired 30+ days ago
+///   (the sweeper's backlog).
+///
+/// Each bulk session `k` has a random 32-hex `h` (PostgreSQL: md5 of the tag and `k`; SQLite:
+/// `randomblob`); its user id, session id and token ids are `h`'s first 30 digits and two of
+/// their own, its fingerprints start with the token id, and rows are inserted in `h` order:
+/// every text index is filled front to back (a random order is 5-10x slower at 1M sessions,
+/// once the indexes outgrow the buffer cache) and its pages are fuller than after random
+/// inserts. The keys still cover the whole key space, so the driven users' random keys sit
+/// among them as in a real table.
+///
+/// PostgreSQL: `generate_series`, two sessions at once, then `VACUUM ANALYZE` (what autovacuum
+/// does soon after a bulk insert). SQLite: a temporary table of random `h`, one transaction.
+async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
+    let t0 = Instant::now();
+    let (figment, cfg, _) = rotor_config()?;
+    let db = rotor_db(&figment).await?;
+    let hash = passwords::hash(&cfg, "password123".into())
+        .await
+        .map_err(|e| format!("password hash: {e}"))?;
+    let now = i64::try_from(tokens::now()).map_err(|e| e.to_string())?;
+    // c0: start of the newest session; sessions spread over `span` seconds before it.
+    let (c0, span) = match mode {
+        "live" => (now - 3600 * (history + 1), 4 * DAY),
+        "expired" => (now - 40 * DAY, 10 * DAY),
+        _ => return Err(format!("mode must be live or expired, not {mode}")),
+    };
+    if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("tag must be alphanumeric: {tag:?}"));
+    }
+    if history > 200 {
+        return Err("at most 200 used tokens per session".into());
+    }
+    let ip = "'10.' || (i % 250) || '.' || (i / 250 % 250) || '.' || (i / 62500 % 250)";
+    let mut conn = db.pool().acquire().await.map_err(|e| e.to_string())?;
+    let mut steps: Vec<(&str, u128)> = Vec::new();
+    let mut step = |name: &'static str, t: Instant| steps.push((name, t.elapsed().as_millis()));
+    match db.backend() {
+        Backend::Postgres => {
+            // Two sessions at once, each on every other k (each still in `h` order): the
+            // inserts are CPU-bound in the backend, one core each.
+            let jobs: i64 = 2;
+            let g = "(SELECT i, h, $2::bigint - (i % $3::bigint) AS c FROM \
+                     (SELECT i, md5($5 || '-' || i) AS h \
+                      FROM generate_series($6::bigint, $1::bigint, $7::bigint) i) r \
+                     ORDER BY h) g";
+            let stmts = [
+                (
+                    "users",
+                    format!(
+                        "INSERT INTO users (id, username, email, password_hash, created_at) \
+                         SELECT left(h, 30) || '00', 'bulk{tag}-' || h, 'bulk{tag}-' || h || '@example.com', \
+                         $4, c - {DAY} FROM {g}"
+                    ),
+                ),
+                (
+                    "sessions",
+                    format!(
+                        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+                         login_ip, login_user_agent, last_ip, last_user_agent) \
+                         SELECT left(h, 30) || '01', left(h, 30) || '00', c, c + 3600 * $4::bigint, \
+                         c + 3600 * $4::bigint + {BULK_TOKEN_LIFE}, {ip}, '{BULK_UA}', {ip}, '{BULK_UA}' \
+                         FROM {g}"
+                    ),
+                ),
+                (
+                    "refresh_tokens",
+                    format!(
+                        "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, \
+                         expires_at, used_at, successor_jti) \
+                         SELECT left(h, 30) || to_hex(16 + j), left(h, 30) || '01', left(h, 30) || '00', \
+                         decode(left(h, 30) || to_hex(16 + j) || md5(h || '-' || j), 'hex'), c + 3600 * j, \
+                         c + 3600 * j + {BULK_TOKEN_LIFE}, \
+                         CASE WHEN j < $4::bigint THEN c + 3600 * (j + 1) END, \
+                         CASE WHEN j < $4::bigint THEN left(h, 30) || to_hex(17 + j) END \
+                         FROM {g} CROSS JOIN LATERAL generate_series(0, $4::bigint) j"
+                    ),
+                ),
+            ];
+            for (name, sql) in stmts {
+                let t = Instant::now();
+                let mut handles = Vec::new();
+                for k in 0..jobs {
+                    let (pool, sql, hash, tag) =
+                        (db.pool().clone(), sql.clone(), hash.clone(), tag.to_owned());
+                    handles.push(tokio::spawn(async move {
+                        let mut c = pool.acquire().await?;
+                        for set in ["SET synchronous_commit = off", "SET work_mem = '256MB'"] {
+                            sqlx::query(set).execute(&mut *c).await?;
+                        }
+                        let q = sqlx::query(&sql).bind(n).bind(c0).bind(span);
+                        let q = if name == "users" {
+                            q.bind(hash)
+                        } else {
+                            q.bind(history)
+                        };
+                        q.bind(tag).bind(k + 1).bind(jobs).execute(&mut *c).await?;
+                        Ok::<_, sqlx::Error>(())
+                    }));
+                }
+                for h in handles {
+                    h.await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| format!("bulk {name}: {e}"))?;
+                }
+                step(name, t);
+            }
+            let t = Instant::now();
+            sqlx::query("VACUUM ANALYZE users, sessions, refresh_tokens")
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| format!("vacuum analyze: {e}"))?;
+            step("vacuum_analyze", t);
+        }
+        Backend::Sqlite => {
+            // A large page cache for this connection only (the helper's, not the server's).
+            sqlx::query("PRAGMA cache_size = -1000000")
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut tx = store::begin_write(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let jti = "substr(h, 1, 30) || printf('%02x', 16 + j)";
+            let stmts = [
+                (
+                    "ids",
+                    "CREATE TEMP TABLE bulk_ids (i INTEGER PRIMARY KEY, h TEXT NOT NULL, \
+                     c BIGINT NOT NULL)"
+                        .to_owned(),
+                ),
+                (
+                    "ids",
+                    "INSERT INTO bulk_ids (i, h, c) \
+                     WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $1) \
+                     SELECT i, lower(hex(randomblob(16))), $2 - (i % $3) FROM s"
+                        .to_owned(),
+                ),
+                ("ids", "CREATE INDEX temp.bulk_ids_h ON bulk_ids (h)".to_owned()),
+                (
+                    "users",
+                    format!(
+                        "INSERT INTO users (id, username, email, password_hash, created_at) \
+                         SELECT substr(h, 1, 30) || '00', 'bulk{tag}-' || h, \
+                         'bulk{tag}-' || h || '@example.com', $1, c - {DAY} \
+                         FROM bulk_ids ORDER BY h"
+                    ),
+                ),
+                (
+                    "sessions",
+                    format!(
+                        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
+                         login_ip, login_user_agent, last_ip, last_user_agent) \
+                         SELECT substr(h, 1, 30) || '01', substr(h, 1, 30) || '00', c, c + 3600 * $1, \
+                         c + 3600 * $1 + {BULK_TOKEN_LIFE}, {ip}, '{BULK_UA}', {ip}, '{BULK_UA}' \
+                         FROM bulk_ids ORDER BY h"
+                    ),
+                ),
+                (
+                    "refresh_tokens",
+                    format!(
+                        "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, \
+                         expires_at, used_at, successor_jti) \
+                         WITH RECURSIVE js(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM js WHERE j < $1) \
+                         SELECT {jti}, substr(h, 1, 30) || '01', substr(h, 1, 30) || '00', \
+                         unhex({jti} || hex(randomblob(16))), c + 3600 * j, \
+                         c + 3600 * j + {BULK_TOKEN_LIFE}, \
+                         CASE WHEN j < $1 THEN c + 3600 * (j + 1) END, \
+                         CASE WHEN j < $1 THEN substr(h, 1, 30) || printf('%02x', 17 + j) END \
+                         FROM bulk_ids CROSS JOIN js ORDER BY h, j"
+                    ),
+                ),
+                ("ids", "DROP TABLE bulk_ids".to_owned()),
+            ];
+            for (name, sql) in stmts {
+                let t = Instant::now();
+                let q = sqlx::query(&sql);
+                let q = match name {
+                    "ids" if sql.starts_with("INSERT") => q.bind(n).bind(c0).bind(span),
+                    "users" => q.bind(hash.clone()),
+                    "sessions" | "refresh_tokens" => q.bind(history),
+                    _ => q,
+                };
+                q.execute(&mut *tx)
+                    .await
+                    .map_err(|e| format!("bulk {name}: {e}"))?;
+                step(name, t);
+            }
+            let t = Instant::now();
+            tx.commit().await.map_err(|e| format!("commit: {e}"))?;
+            step("commit", t);
+        }
+    }
+    drop(conn);
+    db.pool().close().await;
+    let detail: Vec<String> = steps.iter().map(|(k, ms)| format!("{k} {ms} ms")).collect();
+    println!(
+        "BULK mode={mode} sessions={n} users={n} tokens={} backend={:?} ms={} ({})",
+        n * (history + 1),
+        db.backend(),
+        t0.elapsed().as_millis(),
+        detail.join(", ")
+    );
+    Ok(())
+}
+
+/// Row counts: everything, and what expired before now (the sweeper's work). With
+/// `expired_only`, only the expired rows (two range counts on the `expires_at` indexes: cheap
+/// enough to take while a load runs).
+async fn count_rotor(expired_only: bool) -> Res<()> {
+    let (figment, _, _) = rotor_config()?;
+    let db = rotor_db_as_is(&figment).await?;
+    let pool = db.pool();
+    let now = tokens::now();
+    if expired_only {
+        let exp_s = count(
+            pool,
+            &format!("SELECT COUNT(*) FROM sessions WHERE expires_at < {now}"),
+        )
+        .await?;
+        let exp_t = count(
+            pool,
+            &format!("SELECT COUNT(*) FROM refresh_tokens WHERE expires_at < {now}"),
+        )
+        .await?;
+        println!("COUNT expired_sessions={exp_s} expired_tokens={exp_t}");
+        db.pool().close().await;
+        return Ok(());
+    }
+    let users = count(pool, "SELECT COUNT(*) FROM users").await?;
+    let sessions = count(pool, "SELECT COUNT(*) FROM sessions").await?;
+    let tokens_n = count(pool, "SELECT COUNT(*) FROM refresh_tokens").await?;
+    let exp_s = count(
+        pool,
+        &format!("SELECT COUNT(*) FROM sessions WHERE expires_at < {now}"),
+    )
+    .await?;
+    let exp_t = count(
+        pool,
+        &format!("SELECT COUNT(*) FROM refresh_tokens WHERE expires_at < {now}"),
+    )
+    .await?;
+    println!(
+        "COUNT users={users} sessions={sessions} tokens={tokens_n} expired_sessions={exp_s} \
+         expired_tokens={exp_t} live_sessions={} live_tokens={}",
+        sessions - exp_s,
+        tokens_n - exp_t
+    );
+    db.pool().close().await;
+    Ok(())
+}
+
+/// What the database holds for the users of a token file (the users wrk drives).
+struct Driven {
+    /// Sessions per user.
+    sessions: HashMap<String, i64>,
+    /// Users whose session is revoked.
+    revoked: i64,
+    /// Sessions whose tokens - used != 1 or live tokens != 1.
+    not_one_live: i64,
+    /// All tokens and used tokens of these users' sessions.
+    tokens: i64,
+    used: i64,
+    /// The live token's fingerprint per user.
+    live: HashMap<String, Vec<u8>>,
+}
+
+/// Reads the rows of the users named in `path` (first field of each line), through a temporary
+/// table joined on the indexed columns (`sessions.user_id`, `refresh_tokens.session_id`): a few
+/// queries however many bulk rows surround them.
+async fn driven(pool: &AnyPool, path: &str) -> Res<Driven> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let ids: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    let e = |what: &'static str| move |err: sqlx::Error| format!("{what}: {err}");
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS driven (id TEXT PRIMARY KEY NOT NULL)")
+        .execute(&mut *conn)
+        .await
+        .map_err(e("temp table"))?;
+    sqlx::query("DELETE FROM driven")
+        .execute(&mut *conn)
+        .await
+        .map_err(e("temp table"))?;
+    for chunk in ids.chunks(500) {
+        let values: Vec<String> = (1..=chunk.len()).map(|k| format!("(${k})")).collect();
+        let sql = format!("INSERT INTO driven (id) VALUES {}", values.join(", "));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await.map_err(e("temp rows"))?;
+    }
+    let rows = sqlx::query(
+        "SELECT s.user_id, COUNT(CASE WHEN s.revoked_at IS NOT NULL THEN 1 END), COUNT(t.jti), \
+         COUNT(t.used_at), COUNT(CASE WHEN t.jti IS NOT NULL AND t.used_at IS NULL \
+         AND t.revoked_at IS NULL THEN 1 END) \
+         FROM driven d JOIN sessions s ON s.user_id = d.id \
+         LEFT JOIN refresh_tokens t ON t.session_id = s.id GROUP BY s.id, s.user_id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e("driven sessions"))?;
+    let mut out = Driven {
+        sessions: HashMap::new(),
+        revoked: 0,
+        not_one_live: 0,
+        tokens: 0,
+        used: 0,
+        live: HashMap::new(),
+    };
+    for r in rows {
+        let get = |k: usize| r.try_get::<i64, _>(k).map_err(|e| e.to_string());
+        let user: String = r.try_get(0).map_err(|e| e.to_string())?;
+        *out.sessions.entry(user).or_default() += 1;
+        let (revoked, toks, used, live) = (get(1)?, get(2)?, get(3)?, get(4)?);
+        out.revoked += i64::from(revoked > 0);
+        out.not_one_live += i64::from(live != 1 || toks - used != 1);
+        out.tokens += toks;
+        out.used += used;
+    }
+    let rows = sqlx::query(
+        "SELECT s.user_id, t.fingerprint FROM driven d JOIN sessions s ON s.user_id = d.id \
+         JOIN refresh_tokens t ON t.session_id = s.id \
+         WHERE t.used_at IS NULL AND t.revoked_at IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e("driven live tokens"))?;
+    for r in rows {
+        let user: String = r.try_get(0).map_err(|e| e.to_string())?;
+        let fp: Vec<u8> = r.try_get(1).map_err(|e| e.to_string())?;
+        out.live.insert(user, fp);
+    }
+    sqlx::query("DROP TABLE driven")
+        .execute(&mut *conn)
+        .await
+        .map_err(e("temp table"))?;
+    Ok(out)
+}
+
+/// Prints the used tokens of the sessions of the users in `path` (before a run).
+async fn driven_used(path: &str) -> Res<()> {
+    let (figment, _, _) = rotor_config()?;
+    let db = rotor_db_as_is(&figment).await?;
+    let d = driven(db.pool(), path).await?;
+    println!("{}", d.used);
+    db.pool().close().await;
+    Ok(())
+}
+
+/// [`verify_rotor`] for a database with rows of other users around the driven ones (bulk
+/// sessions, an expired backlog being swept): the same checks, restricted to the users of the
+/// final token file, with `used_before` the used tokens of their sessions before the run.
+///
+/// - each driven user has exactly one session, not revoked, with exactly one live token and no
+///   fork (tokens - used = 1);
+/// - every settled token wrk holds is its user's live one;
+/// - rotations during the run (used now - used before) = 200s + unseen in-flight rotations,
+///   counting as in flight only the users that were settled in `start_path` (the token file
+///   the run started from): one already in flight there was accounted for by an earlier check.
+async fn verify_scale(
+    final_path: &str,
+    ok200: i64,
+    used_before: i64,
+    start_path: &str,
+) -> Res<()> {
+    let (figment, _, _) = rotor_config()?;
+    let db = rotor_db_as_is(&figment).await?;
+    let held = read_final(final_path)?;
+    let start = std::fs::read_to_string(start_path).map_err(|e| format!("{start_path}: {e}"))?;
+    let carried: std::collections::HashSet<&str> = start
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"inflight")).then(|| f[0])
+        })
+        .collect();
+    let d = driven(db.pool(), final_path).await?;
+    let (mut ready_ok, mut ready_bad, mut unseen, mut in_flight) = (0i64, 0i64, 0i64, 0i64);
+    let mut not_one_session = 0i64;
+    for h in &held {
+        if d.sessions.get(&h.id).copied().unwrap_or(0) != 1 {
+            not_one_session += 1;
+        }
+        let matches = d.live.get(&h.id).is_some_and(|fp| {
+            tokens::stored_fingerprint(fp).is_some_and(|s| s == tokens::fingerprint(&h.token))
+        });
+        if h.in_flight {
+            in_flight += 1;
+            if !carried.contains(h.id.as_str()) {
+                unseen += i64::from(!matches);
+            }
+        } else if matches {
+            ready_ok += 1;
+        } else {
+            ready_bad += 1;
+        }
+    }
+    let rotations = d.used - used_before;
+    let mut failures = Vec::new();
+    if not_one_session != 0 {
+        failures.push(format!("{not_one_session} driven users without exactly one session"));
+    }
+    if d.revoked != 0 {
+        failures.push(format!("{} driven sessions revoked", d.revoked));
+    }
+    if d.not_one_live != 0 {
+        failures.push(format!(
+            "{} driven sessions without exactly one live token, or forked",
+            d.not_one_live
+        ));
+    }
+    if ready_bad != 0 {
+        failures.push(format!("{ready_bad} users whose last received token is not their live one"));
+    }
+    if rotations != ok200 + unseen {
+        failures.push(format!(
+            "{rotations} rotations recorded != {ok200} 200s seen + {unseen} unseen in-flight rotations"
+        ));
+    }
+    println!(
+        "CHECK rotor-scale users={} sessions={} tokens={} used_before={used_before} used={} \
+         rotations={rotations} ok200={ok200} in_flight_at_stop={in_flight} \
+         in_flight_before={} unseen_rotations={unseen} \
+         settled_match={ready_ok} settled_mismatch={ready_bad} sessions_not_one_live={} revoked={} \
+         result={}",
+        held.len(),
+        d.sessions.values().sum::<i64>(),
+        d.tokens,
+        d.used,
+        carried.len(),
+        d.not_one_live,
+        d.revoked,
+        if failures.is_empty() { "PASS" } else { "FAIL" }
+    );
+    db.pool().close().await;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
 fn usage() -> String {
-    "usage: rotor-bench seed-rotor <users> <tokens_out> | forge-rotor | \
-     verify-rotor <final_tokens> <ok200> | verify-peer <database_url> <final_tokens>"
+    "usage: rotor-bench seed-rotor <users> <tokens_out> [history] | forge-rotor | \
+     verify-rotor <final_tokens> <ok200> | verify-peer <database_url> <final_tokens> | \
+     bulk-rotor <sessions> <history> live|expired <tag> | count-rotor [expired] | \
+     driven-used <tokens_file> | verify-scale <final_tokens> <ok200> <used_before> <start_tokens>"
         .into()
 }
 
@@ -342,8 +827,23 @@ async fn main() -> ExitCode {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let res = match argv.as_slice() {
         ["seed-rotor", n, out] => match n.parse() {
-            Ok(n) => seed_rotor(n, out).await,
+            Ok(n) => seed_rotor(n, out, 0).await,
             Err(_) => Err(format!("not a number of users: {n}")),
+        },
+        ["seed-rotor", n, out, h] => match (n.parse(), h.parse()) {
+            (Ok(n), Ok(h)) => seed_rotor(n, out, h).await,
+            _ => Err(format!("not numbers: {n} {h}")),
+        },
+        ["bulk-rotor", n, h, mode, tag] => match (n.parse(), h.parse()) {
+            (Ok(n), Ok(h)) if n >= 0 && h >= 0 => bulk_rotor(n, h, mode, tag).await,
+            _ => Err(format!("not counts: {n} {h}")),
+        },
+        ["count-rotor"] => count_rotor(false).await,
+        ["count-rotor", "expired"] => count_rotor(true).await,
+        ["driven-used", path] => driven_used(path).await,
+        ["verify-scale", path, ok, before, start] => match (ok.parse(), before.parse()) {
+            (Ok(ok), Ok(b)) => verify_scale(path, ok, b, start).await,
+            _ => Err(format!("not counts: {ok} {before}")),
         },
         ["forge-rotor"] => forge_rotor(),
         ["verify-rotor", path, ok] => match ok.parse() {
