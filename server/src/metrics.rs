@@ -10,13 +10,14 @@
 use std::time::Instant;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::ContentType;
 use rocket::{tokio, Data, Request, Response, State};
 
-use crate::db::Db;
+use crate::db::{Db, DbPool};
 
 /// Every metric of the service (clones share the counters).
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct Metrics {
     pub sessions_ended: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    groups: IntCounter,
+    grouped: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -70,6 +73,20 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable!("gauge is well formed: {e}"));
         let _ = registry.register(Box::new(pool.clone()));
+        let plain = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help)
+                .unwrap_or_else(|e| unreachable!("metric {name} is well formed: {e}"));
+            let _ = registry.register(Box::new(c.clone()));
+            c
+        };
+        let groups = plain(
+            "rotor_rotation_groups_total",
+            "Commits of grouped refresh-token rotations (store::group)",
+        );
+        let grouped = plain(
+            "rotor_rotation_grouped_total",
+            "Rotations in those commits (divided by the groups: the mean group size)",
+        );
         Self {
             refresh: counter(
                 &registry,
@@ -104,13 +121,20 @@ impl Metrics {
             registry,
             latency,
             pool,
+            groups,
+            grouped,
         }
     }
 
-    /// The text exposition format, with the pool gauges read now.
+    /// The text exposition format, with the pool gauges and the group-commit counts read now.
     #[must_use]
-    pub fn render(&self, pool: Option<&sqlx::AnyPool>) -> String {
-        if let Some(pool) = pool {
+    pub fn render(&self, db: Option<&DbPool>) -> String {
+        if let Some((groups, grouped)) = db.and_then(DbPool::group).map(|g| g.stats()) {
+            self.groups.inc_by(groups.saturating_sub(self.groups.get()));
+            self.grouped
+                .inc_by(grouped.saturating_sub(self.grouped.get()));
+        }
+        if let Some(pool) = db.map(DbPool::pool) {
             let size = i64::from(pool.size());
             let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
             self.pool.with_label_values(&["idle"]).set(idle);
@@ -196,7 +220,8 @@ pub fn metrics(
 ) -> Option<(ContentType, String)> {
     let on_this_port = Exposure::parse(&cfg.metrics).is_ok_and(|e| e == Exposure::OnServicePort);
     let m = m.filter(|_| on_this_port)?;
-    Some((exposition_type(), m.render(Some(db.pool()))))
+    let db: &DbPool = db;
+    Some((exposition_type(), m.render(Some(db))))
 }
 
 /// Where the metrics are served, from the `metrics` setting.
@@ -227,7 +252,7 @@ impl Exposure {
 }
 
 /// The pool a separate metrics listener reads the gauges from.
-struct ListenerPool(Option<sqlx::AnyPool>);
+struct ListenerPool(Option<DbPool>);
 
 /// `GET /metrics` on the separate listener.
 #[rocket::get("/metrics")]
@@ -262,7 +287,7 @@ pub fn stage() -> AdHoc {
                 let Some(m) = main.state::<Metrics>().cloned() else {
                     return;
                 };
-                let pool = main.state::<Db>().map(|d| d.pool().clone());
+                let pool = main.state::<Db>().map(|d| DbPool::clone(d));
                 let shutdown = main.shutdown();
                 let cfg = rocket::Config {
                     address: addr.ip(),

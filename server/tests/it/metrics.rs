@@ -100,6 +100,10 @@ async fn counters_after_a_scripted_flow(db: &TestDb) {
             1.0,
         ),
         (r#"rotor_sessions_ended_total{reason="logout"}"#, 1.0),
+        // Five refreshes reached the database's compare-and-set (two rotations, the duplicate,
+        // the reuse, the ended session), one after another: five groups of one.
+        ("rotor_rotation_groups_total", 5.0),
+        ("rotor_rotation_grouped_total", 5.0),
         (
             r#"rotor_http_request_duration_seconds_count{route="refresh_token"}"#,
             6.0,
