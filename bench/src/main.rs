@@ -47,8 +47,12 @@ async fn rotor_db(figment: &Figment) -> Res<DbPool> {
 
 /// The database without running migrations: a run's check reads what the server wrote, and a
 /// baseline server's database may lack this tree's later migrations on purpose.
+///
+/// Without SQLite reader connections (`sqlite_readers = 0`): the helper's one connection is
+/// then the last to close, so SQLite checkpoints the WAL into the file and removes it, and the
+/// seeded file can be copied alone.
 async fn rotor_db_as_is(figment: &Figment) -> Res<DbPool> {
-    DbPool::connect(&figment.focus("databases.rotor"))
+    DbPool::connect(&figment.focus("databases.rotor").merge(("sqlite_readers", 0)))
         .await
         .map_err(|e| format!("database: {e}"))
 }
