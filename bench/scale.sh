@@ -1,0 +1,420 @@
+#!/usr/bin/env bash
+# bench/scale.sh: rotor-server's POST /refresh-token at scale (issue 13: "Scale", "Concurrency
+# curve"), on PostgreSQL and SQLite, on this machine. Not part of .ci/run (about 15 minutes with
+# the defaults). Shares bench/run.sh's machinery (bench/lib.sh).
+#
+#   bash bench/scale.sh                                   # writes bench/SCALE.md
+#   SESSIONS_BIG=50000 DURATION=3 WARMUP=1 QUIET_MAX=5 RESULTS=/tmp/scale.md bash bench/scale.sh
+#
+# Per back end (BACKENDS="pg sqlite"), one database, in this order:
+# 1. Seeds SESSIONS_SMALL (10,000) users with one session each through the server library
+#    (`rotor-bench seed-rotor`, the login path), then HISTORY (3) refreshes each through
+#    `sessions::refresh`: HISTORY used tokens + 1 live per session, as the server writes them.
+#    These are the users wrk drives in every run below (wrk/refresh_chain.lua, chained
+#    rotation: each run continues the chains of the one before).
+# 2. Concurrency curve: one server, then for each of CONNS (1 16 64 256) a warm-up and a
+#    measured run with that many connections.
+# 3. Scale, 10k: a fresh server, warm-up, measured run at SCALE_CONNS (16).
+# 4. Bulk rows up to SESSIONS_BIG (1,000,000) sessions: SESSIONS_BIG - SESSIONS_SMALL more users,
+#    each with one session holding HISTORY used tokens + 1 live, unexpired
+#    (`rotor-bench bulk-rotor ... live`: generate_series on PostgreSQL, a recursive CTE on
+#    SQLite, on tmpfs and copied back to disk); PostgreSQL: VACUUM ANALYZE, CHECKPOINT.
+# 5. Scale, 1M: the same run as 3 on the bigger database.
+# 6. Sweeper reference: the server with cleanup_interval = SWEEP_INTERVAL (2 s), nothing expired.
+# 7. Expired backlog: EXPIRED_SESSIONS (250,000) more users with one session and HISTORY + 1
+#    tokens each, all expired 30+ days ago (`bulk-rotor ... expired`).
+# 8. Sweeper under load: as 6, while the sweeper deletes the backlog; the expired rows are
+#    counted before the server starts, just before and just after the measured run, and after.
+# Then, with PEER=1, the concurrency curve of the Express peer (../shared/peer-express) on
+# PostgreSQL, seeded by its own seed.js.
+#
+# After each server's runs the database is checked against what wrk received
+# (`rotor-bench verify-scale`: the checks of verify-rotor, restricted to the driven users), and
+# the live (unexpired) sessions are counted before and after each run: no run, and no sweep,
+# may remove one. The script fails if a check fails or a run had errors, after writing RESULTS.
+#
+# Everything listens on and targets 127.0.0.1 only; every wait loop and every wrk run is
+# bounded in time; the trap stops every process this script started (PostgreSQL is left
+# running, its database rotor_scale is dropped at the next run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/bench
+PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer-express}
+SCRATCH=${SCRATCH:-/tmp/rotor-scale}
+OUT=$SCRATCH/out
+HOST=127.0.0.1
+ROTOR_PORT=${ROTOR_PORT:-8711}
+PEER_PORT=${PEER_PORT:-3911}
+SESSIONS_SMALL=${SESSIONS_SMALL:-10000}     # the users wrk drives, and the small database
+SESSIONS_BIG=${SESSIONS_BIG:-1000000}       # sessions in the big database
+HISTORY=${HISTORY:-3}                       # used tokens per session (+ 1 live)
+EXPIRED_SESSIONS=${EXPIRED_SESSIONS:-250000} # backlog: sessions with HISTORY + 1 tokens each
+SWEEP_INTERVAL=${SWEEP_INTERVAL:-2}         # cleanup_interval of the sweeper runs, seconds
+CONNS=${CONNS:-1 16 64 256}                 # the concurrency curve
+SCALE_CONNS=${SCALE_CONNS:-16}              # connections of the scale and sweeper runs
+THREADS=${THREADS:-2}                       # wrk threads (at most the connections)
+DURATION=${DURATION:-10}                    # seconds per measured run
+WARMUP=${WARMUP:-5}                         # seconds of warm-up before each measured run
+QUIET_MAX=${QUIET_MAX:-60}                  # longest wait for a quiet machine before a run
+QUIET_BUSY=${QUIET_BUSY:-0.3}               # "quiet": at most this many cores busy over 2 s
+BACKENDS=${BACKENDS:-pg sqlite}
+PARTS=${PARTS:-curve scale sweep}           # any of: curve scale sweep (sweep needs scale)
+PEER=${PEER:-1}                             # 1: the peer's concurrency curve too
+RESULTS=${RESULTS:-$BENCH/SCALE.md}
+ROTOR_POOL=${ROTOR_POOL:-}
+PG_ADMIN_URL_BASE=postgres://rotor:rotor@127.0.0.1:5432
+PG_DB=rotor_scale
+PG_URL="$PG_ADMIN_URL_BASE/$PG_DB?sslmode=disable"
+PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/peer_scale
+SQLITE_DB=$SCRATCH/rotor-scale.db
+SHM_DB=/dev/shm/rotor-scale-bulk.db
+T_START=$SECONDS
+
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
+
+[ "$SESSIONS_BIG" -ge "$SESSIONS_SMALL" ] || die "SESSIONS_BIG < SESSIONS_SMALL"
+has() { case " $1 " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+has "$PARTS" sweep && ! has "$PARTS" scale && die "PARTS: sweep runs on the scale database: add scale"
+mkdir -p "$OUT"
+rm -f "$OUT"/*.txt "$OUT"/*.log
+
+ensure_wrk
+[ "$PEER" != 1 ] || prepare_peer
+start_postgres
+psql_admin <<SQL
+DO \$\$BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'peer') THEN
+    CREATE ROLE peer LOGIN PASSWORD 'peer';
+  END IF;
+END\$\$;
+DROP DATABASE IF EXISTS $PG_DB WITH (FORCE);
+CREATE DATABASE $PG_DB OWNER rotor;
+DROP DATABASE IF EXISTS peer_scale WITH (FORCE);
+CREATE DATABASE peer_scale OWNER peer;
+SQL
+build_release
+
+# ------------------------------------------------------------------ helpers
+url_of() { case $1 in pg) echo "$PG_URL" ;; sqlite) echo "sqlite://$SQLITE_DB" ;; esac; }
+name_of() { case $1 in pg) echo PostgreSQL ;; sqlite) echo SQLite ;; peer) echo PostgreSQL ;; esac; }
+helper() { # helper BACKEND ARGS...: the helper on that back end's database
+  local b=$1; shift
+  env "$(rotor_env "$(url_of "$b")")" timeout 600 "$HELPER" "$@"
+}
+kv() { # kv "LINE" KEY -> value of KEY=value in LINE ("?" if absent)
+  echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {v = $2; f = 1; exit} END {print f ? v : "?"}'
+}
+kvn() { local v; v=$(kv "$1" "$2"); [ "$v" = "?" ] && echo 0 || echo "$v"; } # numeric, 0 if absent
+declare -A REC=() # everything the report needs, by "key"
+db_size() { # db_size BACKEND -> bytes
+  case $1 in
+    pg) su postgres -c "psql -qAtc \"SELECT pg_database_size('$PG_DB')\"" ;;
+    sqlite) du -bc "$SQLITE_DB"* | tail -1 | cut -f1 ;;
+  esac
+}
+mib() { awk -v b="${1:-0}" 'BEGIN{printf "%.0f MiB", b / 1048576}'; }
+
+# start_rotor BACKEND LABEL [ENV...]: rotor-server on that database (ENV: extra settings)
+start_rotor() {
+  local b=$1 label=$2; shift 2
+  port_free "$ROTOR_PORT"
+  env "$(rotor_env "$(url_of "$b")")" ROCKET_ADDRESS=$HOST ROCKET_PORT="$ROTOR_PORT" "$@" \
+    "$ROTOR_BIN" >"$OUT/server-$label.log" 2>&1 &
+  SERVER_PID=$!
+  wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
+}
+
+# chain NAME DURATION CONNS FLAVOR URL: one wrk run continuing the chains of $CUR (users left
+# in flight stay in the file, not driven again); adds its 200s to OK_TOTAL.
+CUR="" OK_TOTAL=0
+chain() {
+  local name=$1 dur=$2 c=$3 flavor=$4 url=$5 t
+  t=$(( c < THREADS ? c : THREADS ))
+  WRK_CONNS=$c WRK_THREADS=$t run_wrk "$name" "$dur" "$BENCH/wrk/refresh_chain.lua" "$url" \
+    "$CUR" "$t" "$flavor" "$OUT/final-$name.txt"
+  grep ' inflight$' "$CUR" >>"$OUT/final-$name.txt" || true
+  CUR=$OUT/final-$name.txt
+  OK_TOTAL=$((OK_TOTAL + $(field "$name" ok200)))
+}
+# measure NAME CONNS FLAVOR URL: warm-up and measured run
+measure() {
+  log "$1: warm-up ${WARMUP}s, then ${DURATION}s at $2 connections"
+  chain "$1-warmup" "$WARMUP" "$2" "$3" "$4"
+  chain "$1" "$DURATION" "$2" "$3" "$4"
+}
+errors_of() {
+  echo $(( $(field "$1" non200) + $(field "$1" parse_fail) + $(field "$1" starved) + $(field "$1" dup) + $(field "$1" sock_err) + $(field "$1" timeouts) ))
+}
+
+CHECKS=$OUT/checks.txt
+: >"$CHECKS"
+FAILS=()
+# verify BACKEND LABEL USED_BEFORE START_TOKENS: the driven users' rows against wrk's final tokens
+verify() {
+  local out=$OUT/check-$2.txt
+  helper "$1" verify-scale "$CUR" "$OK_TOTAL" "$3" "$4" >"$out" 2>&1 || true
+  sed "s/^CHECK rotor-scale /CHECK rotor-scale $2 /" "$out" | tee -a "$CHECKS" >&2
+  grep -q 'result=PASS' "$out" || FAILS+=("$2: correctness check failed ($out)")
+}
+# counted BACKEND KEY: full row counts into REC[KEY]
+counted() { REC[$2]=$(helper "$1" count-rotor | grep '^COUNT'); }
+live_unchanged() { # live_unchanged LABEL KEY_BEFORE KEY_AFTER
+  local a b
+  a=$(kv "${REC[$2]}" live_sessions); b=$(kv "${REC[$3]}" live_sessions)
+  echo "CHECK live-sessions $1 before=$a after=$b result=$([ "$a" = "$b" ] && echo PASS || echo FAIL)" | tee -a "$CHECKS" >&2
+  [ "$a" = "$b" ] || FAILS+=("$1: live sessions changed from $a to $b")
+}
+
+# scale_run BACKEND LABEL [ENV...]: fresh server, warm-up + measured run at SCALE_CONNS, check
+scale_run() {
+  local b=$1 label=$2 used start=$CUR; shift 2
+  used=$(helper "$b" driven-used "$CUR")
+  OK_TOTAL=0
+  start_rotor "$b" "$label" "$@"
+  measure "$label" "$SCALE_CONNS" rotor "http://$HOST:$ROTOR_PORT"
+  stop_server
+  verify "$b" "$label" "$used" "$start"
+}
+
+# bulk BACKEND N MODE TAG: N bulk sessions; SQLite on tmpfs, copied back to disk
+bulk() {
+  local b=$1 n=$2 mode=$3 tag=$4 line
+  log "$b: bulk insert of $n $mode sessions (users, sessions, $((n * (HISTORY + 1))) tokens)"
+  [ "$n" -gt 0 ] || return 0
+  case $b in
+    pg)
+      line=$(helper pg bulk-rotor "$n" "$HISTORY" "$mode" "$tag" | grep '^BULK')
+      su postgres -c "psql -qAtc CHECKPOINT" >/dev/null
+      ;;
+    sqlite)
+      rm -f "$SHM_DB" "$SHM_DB"-wal "$SHM_DB"-shm
+      cp "$SQLITE_DB" "$SHM_DB"
+      # a WAL the server left (it is replayed when the helper opens the copy)
+      [ ! -s "$SQLITE_DB-wal" ] || cp "$SQLITE_DB-wal" "$SHM_DB-wal"
+      line=$(env "$(rotor_env "sqlite://$SHM_DB")" timeout 900 "$HELPER" bulk-rotor "$n" "$HISTORY" "$mode" "$tag" | grep '^BULK')
+      [ ! -s "$SHM_DB-wal" ] || die "SQLite bulk left a non-empty WAL"
+      rm -f "$SQLITE_DB"-wal "$SQLITE_DB"-shm
+      cp "$SHM_DB" "$SQLITE_DB"
+      rm -f "$SHM_DB" "$SHM_DB"-wal "$SHM_DB"-shm
+      sync
+      ;;
+  esac
+  log "$line"
+  REC[bulk-$b-$mode]=$line
+}
+
+# ------------------------------------------------------------------ rotor-server, per back end
+for b in $BACKENDS; do
+  log "=== rotor-server on $(name_of "$b")"
+  tokens=$OUT/tokens-$b.txt
+  t0=$SECONDS
+  case $b in
+    pg)
+      env "$(rotor_env "$PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 600 "$HELPER" \
+        seed-rotor "$SESSIONS_SMALL" "$tokens" "$HISTORY" 2>&1 | tee -a "$OUT/seed.log" >&2
+      ;;
+    sqlite) seed_sqlite "$SQLITE_DB" "$tokens" "$SESSIONS_SMALL" "$HISTORY" ;;
+    *) die "unknown back end $b" ;;
+  esac
+  REC[seed-$b]=$((SECONDS - t0))
+  CUR=$tokens
+
+  if has "$PARTS" curve; then
+    used=$(helper "$b" driven-used "$CUR") start=$CUR
+    OK_TOTAL=0
+    start_rotor "$b" "curve-$b"
+    for c in $CONNS; do measure "curve-$b-c$c" "$c" rotor "http://$HOST:$ROTOR_PORT"; done
+    stop_server
+    verify "$b" "curve-$b" "$used" "$start"
+  fi
+
+  if has "$PARTS" scale; then
+    counted "$b" "count-$b-small"
+    REC[size-$b-small]=$(db_size "$b")
+    scale_run "$b" "scale-$b-small"
+    t0=$SECONDS
+    bulk "$b" $((SESSIONS_BIG - SESSIONS_SMALL)) live L
+    REC[bulk-$b-live-s]=$((SECONDS - t0))
+    counted "$b" "count-$b-big"
+    REC[size-$b-big]=$(db_size "$b")
+    scale_run "$b" "scale-$b-big"
+    counted "$b" "count-$b-big-after"
+    live_unchanged "scale-$b-big" "count-$b-big" "count-$b-big-after"
+  fi
+
+  if has "$PARTS" sweep; then
+    for phase in base backlog; do
+      label=sweep-$b-$phase
+      if [ "$phase" = backlog ]; then
+        t0=$SECONDS
+        bulk "$b" "$EXPIRED_SESSIONS" expired X
+        REC[bulk-$b-expired-s]=$((SECONDS - t0))
+      fi
+      counted "$b" "count-$label-before"
+      used=$(helper "$b" driven-used "$CUR") start=$CUR
+      OK_TOTAL=0
+      # the quiet wait comes before the start: the sweeper starts with the server
+      wait_quiet
+      REC[$label-quiet]=$QUIET
+      start_rotor "$b" "$label" ROCKET_CLEANUP_INTERVAL="$SWEEP_INTERVAL"
+      log "$label: warm-up ${WARMUP}s, then ${DURATION}s at $SCALE_CONNS connections (sweeper every ${SWEEP_INTERVAL}s)"
+      QUIET_WAIT=0 chain "$label-warmup" "$WARMUP" "$SCALE_CONNS" rotor "http://$HOST:$ROTOR_PORT"
+      REC[$label-exp-start]=$(helper "$b" count-rotor expired | grep '^COUNT')
+      QUIET_WAIT=0 chain "$label" "$DURATION" "$SCALE_CONNS" rotor "http://$HOST:$ROTOR_PORT"
+      REC[$label-exp-end]=$(helper "$b" count-rotor expired | grep '^COUNT')
+      stop_server
+      counted "$b" "count-$label-after"
+      verify "$b" "$label" "$used" "$start"
+      live_unchanged "$label" "count-$label-before" "count-$label-after"
+    done
+  fi
+done
+
+# ------------------------------------------------------------------ the peer's curve
+if [ "$PEER" = 1 ] && has "$PARTS" curve; then
+  log "=== the Express peer on PostgreSQL"
+  (cd "$PEER" && DATABASE_URL=$PEER_PG_URL timeout 300 node seed.js "$SESSIONS_SMALL" "$OUT/tokens-peer.txt") 2>&1 | tee -a "$OUT/seed.log" >&2
+  CUR=$OUT/tokens-peer.txt
+  port_free "$PEER_PORT"
+  (cd "$PEER" && exec env DATABASE_URL=$PEER_PG_URL HOST=$HOST PORT="$PEER_PORT" NODE_ENV=production \
+    node server.js) >"$OUT/server-peer.log" 2>&1 &
+  SERVER_PID=$!
+  wait_up "http://$HOST:$PEER_PORT/refresh-token" POST 401 "$OUT/server-peer.log"
+  for c in $CONNS; do measure "curve-peer-c$c" "$c" peer "http://$HOST:$PEER_PORT"; done
+  stop_server
+  timeout 120 "$HELPER" verify-peer "$PEER_PG_URL" "$CUR" >"$OUT/check-peer.txt" 2>&1 || true
+  tee -a "$CHECKS" <"$OUT/check-peer.txt" >&2
+  grep -q 'result=PASS' "$OUT/check-peer.txt" || FAILS+=("peer: correctness check failed")
+fi
+
+# ------------------------------------------------------------------ report
+cpu_us() { awk -v s="$(field "$1" server_cores)" -v p="$(field "$1" pg_cores)" -v r="$(field "$1" rps)" 'BEGIN{ if (r > 0) printf "%.0f", (s + p) * 1e6 / r; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+row() { # row NAME: req/s | p50 | p99 | errors | server cores | PG cores | CPU µs/req | quiet
+  printf '%.0f | %.2f | %.2f | %s | %s | %s | %s | %s' "$(field "$1" rps)" "$(field "$1" p50_ms)" \
+    "$(field "$1" p99_ms)" "$(errors_of "$1")" "$(field "$1" server_cores)" "$(field "$1" pg_cores)" \
+    "$(cpu_us "$1")" "$(field "$1" quiet_before)"
+}
+verdict() { # verdict VALUE LIMIT BIGGER_IS_BETTER
+  awk -v v="$1" -v l="$2" -v up="$3" 'BEGIN{ if (v == "n/a") print "n/a"; else if ((up && v >= l) || (!up && v <= l)) print "met"; else print "**missed**" }'
+}
+for_runs() { grep -o " name=[^ ]*" "$OUT/results.txt" | cut -d= -f2 | grep -v warmup || true; }
+ELAPSED=$((SECONDS - T_START))
+{
+  echo "# rotor-server at scale: sessions, sweeper, concurrency"
+  echo
+  echo "Generated by \`bash bench/scale.sh\` on $(date -u +%Y-%m-%dT%H:%M:%SZ) at commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet -- server core 2>/dev/null && echo "" || echo " (with uncommitted changes in server/ or core/)"), in $((ELAPSED / 60)) min $((ELAPSED % 60)) s."
+  echo "Not part of \`.ci/run\`. Settings: SESSIONS_SMALL=$SESSIONS_SMALL SESSIONS_BIG=$SESSIONS_BIG HISTORY=$HISTORY EXPIRED_SESSIONS=$EXPIRED_SESSIONS SWEEP_INTERVAL=$SWEEP_INTERVAL CONNS=\"$CONNS\" SCALE_CONNS=$SCALE_CONNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS."
+  echo
+  echo "## Machine"
+  echo
+  machine_lines
+  echo "- \`quiet\` column: busy cores in the 2 s before the run (NO = the machine never got quiet within ${QUIET_MAX} s: other work was running, figures are noisier)"
+  echo
+  echo "## Load"
+  echo
+  echo "\`wrk --latency\` on 127.0.0.1 with \`bench/wrk/refresh_chain.lua\` (chained rotation: each connection sends the rotated token of its own users, never one user twice at once), driving the same $SESSIONS_SMALL users in every run; each run continues the chains of the one before, after a ${WARMUP} s warm-up (a user whose request was unanswered when a run stopped is not driven again: up to one per connection per run; the checks account for it). The driven users were seeded through the server library (login, then $HISTORY refreshes each: $HISTORY used + 1 live token per session)."
+  echo "rotor-server: release build, \`ROCKET_PROFILE=release\`, $(nproc) workers, pool ${ROTOR_POOL:-the server default (PostgreSQL: workers × 4, SQLite: 1)}, PostgreSQL over plain TCP on loopback; the sweeper (\`cleanup_interval\`) at its default (3600 s: one sweep at start) except in the sweeper runs."
+  echo
+  if has "$PARTS" scale; then
+    echo "## Scale: $SESSIONS_SMALL vs $SESSIONS_BIG sessions"
+    echo
+    echo "The big database is the small one plus $((SESSIONS_BIG - SESSIONS_SMALL)) bulk users, each with one session holding $HISTORY used tokens + 1 live (\`rotor-bench bulk-rotor\`: the server's columns and constraints, chained \`successor_jti\`, 32-hex ids spread over the whole key space but inserted in key order, so the text indexes are denser than after random inserts, fingerprints of tokens nobody holds; PostgreSQL: \`generate_series\` in two sessions, then \`VACUUM ANALYZE\` and \`CHECKPOINT\`; SQLite: one transaction on tmpfs, copied to disk). Both databases fit in the page cache (24 GiB machine): this measures index depth and buffer-cache misses, not disk reads."
+    echo "$SCALE_CONNS connections, wrk -t$(( SCALE_CONNS < THREADS ? SCALE_CONNS : THREADS )), ${DURATION} s."
+    echo
+    echo "| database | sessions | rows: users / sessions / refresh tokens | database size | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before |"
+    echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    for b in $BACKENDS; do
+      for sz in small big; do
+        c=${REC[count-$b-$sz]:-}
+        printf '| %s | %s | %s / %s / %s | %s | %s |\n' "$(name_of "$b")" "$(kv "$c" sessions)" "$(kv "$c" users)" "$(kv "$c" sessions)" "$(kv "$c" tokens)" "$(mib "${REC[size-$b-$sz]:-0}")" "$(row "scale-$b-$sz")"
+      done
+    done
+    echo
+    echo "| database | req/s 1M / 10k | p50 1M / 10k | p99 1M / 10k | target: 1M within 20 % of 10k (req/s ≥ 0.80, p99 ≤ 1.20) | bulk insert of $((SESSIONS_BIG - SESSIONS_SMALL)) sessions |"
+    echo "| --- | ---: | ---: | ---: | --- | --- |"
+    for b in $BACKENDS; do
+      r=$(ratio "$(field "scale-$b-big" rps)" "$(field "scale-$b-small" rps)")
+      p50=$(ratio "$(field "scale-$b-big" p50_ms)" "$(field "scale-$b-small" p50_ms)")
+      p99=$(ratio "$(field "scale-$b-big" p99_ms)" "$(field "scale-$b-small" p99_ms)")
+      bl=${REC[bulk-$b-live]:-}
+      printf '| %s | %s | %s | %s | req/s %s, p99 %s | %s s (%s) |\n' "$(name_of "$b")" "$r" "$p50" "$p99" "$(verdict "$r" 0.80 1)" "$(verdict "$p99" 1.20 0)" "${REC[bulk-$b-live-s]:-?}" "$(echo "$bl" | sed -n 's/.*(\(.*\))$/\1/p')"
+    done
+    echo
+    echo "Seeding the $SESSIONS_SMALL driven users (login + $HISTORY refreshes each, through the server library):$(for b in $BACKENDS; do printf ' %s %s s;' "$(name_of "$b")" "${REC[seed-$b]:-?}"; done)"
+    echo
+  fi
+  if has "$PARTS" sweep; then
+    echo "## Sweeper under load"
+    echo
+    echo "The big database (above), rotor-server with \`cleanup_interval = $SWEEP_INTERVAL\` (\`ROCKET_CLEANUP_INTERVAL\`; the sweeper deletes at most 100 batches of 500 expired sessions with their tokens, then 100 batches of 500 expired tokens, per sweep, starting at liftoff). Reference: nothing expired. Backlog: $EXPIRED_SESSIONS more users with one session and $((HISTORY + 1)) tokens each, all expired 30 days ago or more ($((EXPIRED_SESSIONS * (HISTORY + 2))) expired rows: sessions + tokens). The machine's quiet wait is before the server starts (the sweep starts with it); warm-up ${WARMUP} s, then ${DURATION} s measured at $SCALE_CONNS connections. Expired rows counted before the server started, just before and just after the measured run (range counts on the \`expires_at\` indexes), and after it stopped."
+    echo
+    echo "| database | run | expired sessions / tokens before start | at measured start | at measured end | swept during the measured run (sessions / tokens) | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before start |"
+    echo "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    for b in $BACKENDS; do
+      for phase in base backlog; do
+        l=sweep-$b-$phase
+        c0=${REC[count-$l-before]:-}; cs=${REC[$l-exp-start]:-}; ce=${REC[$l-exp-end]:-}
+        ds=$(( $(kvn "$cs" expired_sessions) - $(kvn "$ce" expired_sessions) ))
+        dt=$(( $(kvn "$cs" expired_tokens) - $(kvn "$ce" expired_tokens) ))
+        [ "$phase" = base ] && what="no backlog (reference)" || what="backlog being swept"
+        r=$(row "$l"); r=${r% | *}
+        printf '| %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s | %s |\n' "$(name_of "$b")" "$what" \
+          "$(kv "$c0" expired_sessions)" "$(kv "$c0" expired_tokens)" "$(kv "$cs" expired_sessions)" "$(kv "$cs" expired_tokens)" \
+          "$(kv "$ce" expired_sessions)" "$(kv "$ce" expired_tokens)" "$ds" "$dt" "$r" "${REC[$l-quiet]:-}"
+      done
+    done
+    echo
+    echo "| database | p99 backlog / reference | req/s backlog / reference | target: p99 raised by at most 20 % | expired rows left when the server stopped (sessions / tokens) |"
+    echo "| --- | ---: | ---: | --- | --- |"
+    for b in $BACKENDS; do
+      p99=$(ratio "$(field "sweep-$b-backlog" p99_ms)" "$(field "sweep-$b-base" p99_ms)")
+      r=$(ratio "$(field "sweep-$b-backlog" rps)" "$(field "sweep-$b-base" rps)")
+      ca=${REC[count-sweep-$b-backlog-after]:-}
+      printf '| %s | %s | %s | %s | %s / %s |\n' "$(name_of "$b")" "$p99" "$r" "$(verdict "$p99" 1.20 0)" "$(kv "$ca" expired_sessions)" "$(kv "$ca" expired_tokens)"
+    done
+    echo
+    echo "A backlog left at the measured end means the sweeper had work during the whole measured run; none left means part of the run measured an idle sweeper."
+    echo
+  fi
+  if has "$PARTS" curve; then
+    echo "## Concurrency curve"
+    echo
+    echo "$SESSIONS_SMALL users ($HISTORY used + 1 live token per session at the start), one server per database, a ${WARMUP} s warm-up at each point, ${DURATION} s measured; wrk -t = min(connections, $THREADS). Peer: \`node server.js\`, NODE_ENV=production, pg pool 10."
+    echo
+    echo "| server | database | connections | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    srvs=$BACKENDS
+    [ "$PEER" != 1 ] || srvs="$srvs peer"
+    for b in $srvs; do
+      [ "$b" = peer ] && srv="peer (Express)" || srv=rotor-server
+      for c in $CONNS; do
+        printf '| %s | %s | %s | %s |\n' "$srv" "$(name_of "$b")" "$c" "$(row "curve-$b-c$c")"
+      done
+    done
+    echo
+  fi
+  echo "errors = non-200 + unparsable + duplicate tokens + socket errors + timeouts. server / PostgreSQL cores: CPU used over the run (of $(nproc)). CPU µs/request = (server + PostgreSQL CPU) / requests."
+  echo
+  echo "## Correctness"
+  echo
+  echo "After each server's runs (\`rotor-bench verify-scale\`, the driven users only): one session each, not revoked, exactly one live token and no fork, every settled token wrk holds is its user's live one, and rotations recorded = 200s received + rotations whose response wrk never read. \`live-sessions\`: unexpired sessions counted before and after (no run and no sweep may remove one)."
+  echo
+  echo '```text'
+  cat "$CHECKS"
+  echo '```'
+  echo
+  echo "Raw wrk results: \`$OUT/results.txt\` ($(for_runs | wc -l) measured runs)."
+} >"$RESULTS.tmp"
+mv "$RESULTS.tmp" "$RESULTS"
+cat "$RESULTS" >&2
+log "wrote $RESULTS in ${ELAPSED}s; servers stopped, PostgreSQL left running"
+for n in $(for_runs); do
+  [ "$(errors_of "$n")" = 0 ] || FAILS+=("$n: $(errors_of "$n") errors")
+done
+if [ ${#FAILS[@]} -gt 0 ]; then
+  printf '%s\n' "${FAILS[@]}" >&2
+  die "${#FAILS[@]} failures"
+fi
