@@ -259,8 +259,11 @@ const PARAMS: usize = 10;
 /// One rotation of the batch, its parameters numbered from `$(o+1)`:
 ///
 /// - the compare-and-set marks the old token used only if it is unused and its session active;
-/// - the successor is inserted, and the session touched, only if the compare-and-set won: the
-///   successor's `jti` (random, new) is named as successor only then.
+/// - the successor is inserted only if the compare-and-set changed a row, and the session is
+///   touched only if that insert did (`changes()`: the rows of the statement just before);
+/// - one row: `(active, won)`, where `won` is the touch's `changes()`, 1 exactly when this
+///   rotation won, and `active` tells an ended session from a token used already, as on
+///   PostgreSQL. It is read inside the transaction, so nothing can change it in between.
 fn rotation_sql(o: usize) -> String {
     let p = |n: usize| format!("${}", o + n);
     let (now, exp, sid, new, old) = (p(1), p(2), p(3), p(4), p(5));
@@ -270,22 +273,19 @@ fn rotation_sql(o: usize) -> String {
          WHERE jti = {old} AND session_id = {sid} AND used_at IS NULL AND revoked_at IS NULL \
          AND EXISTS (SELECT 1 FROM sessions WHERE id = {sid} AND revoked_at IS NULL); \
          INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
-         SELECT {new}, {sid}, {user}, {fp}, {iat}, {exp} \
-         WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = {old} AND successor_jti = {new}); \
+         SELECT {new}, {sid}, {user}, {fp}, {iat}, {exp} WHERE changes() = 1; \
          UPDATE sessions SET last_used_at = {now}, expires_at = {exp}, last_ip = {ip}, \
-         last_user_agent = {ua} \
-         WHERE id = {sid} AND EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = {new}); "
+         last_user_agent = {ua} WHERE id = {sid} AND changes() = 1; \
+         SELECT (SELECT count(*) FROM sessions WHERE id = {sid} AND revoked_at IS NULL), \
+         changes(); "
     )
 }
 
 /// The SQL of a batch of `n` rotations (1 to [`MAX_BATCH`]; `None` otherwise), built once per
-/// size and then a cached prepared statement on each connection:
-///
-/// `BEGIN IMMEDIATE` (the write lock up front, [`super::begin_write`]), every rotation
-/// ([`rotation_sql`]), `COMMIT`, then one row per rotation, in order: `(active, won)`, where
-/// `won` is 1 exactly when that rotation's successor exists and `active` tells an ended
-/// session from a token used already, as on PostgreSQL. Nothing can interleave: the lock is
-/// the whole database's, taken before the first read.
+/// size and then a cached prepared statement on each connection: `BEGIN IMMEDIATE` (the write
+/// lock up front, [`super::begin_write`]), every rotation with its row ([`rotation_sql`]), in
+/// order, then `COMMIT`. Nothing can interleave: the lock is the whole database's, taken
+/// before the first read.
 #[must_use]
 pub fn batch_sql(n: usize) -> Option<&'static str> {
     static SQL: [OnceLock<String>; MAX_BATCH] = [const { OnceLock::new() }; MAX_BATCH];
@@ -296,15 +296,6 @@ pub fn batch_sql(n: usize) -> Option<&'static str> {
             sql.push_str(&rotation_sql(i * PARAMS));
         }
         sql.push_str("COMMIT;");
-        for i in 0..n {
-            let o = i * PARAMS;
-            sql.push_str(&format!(
-                " SELECT (SELECT count(*) FROM sessions WHERE id = ${} AND revoked_at IS NULL), \
-                 (SELECT count(*) FROM refresh_tokens WHERE jti = ${});",
-                o + 3,
-                o + 4
-            ));
-        }
         sql
     }))
 }
@@ -382,6 +373,7 @@ mod tests {
         assert!(batch_sql(MAX_BATCH + 1).is_none());
         let two = batch_sql(2).unwrap();
         assert!(two.starts_with("BEGIN IMMEDIATE; UPDATE refresh_tokens"));
+        assert!(two.ends_with("COMMIT;"));
         assert_eq!(two.matches("COMMIT").count(), 1);
         assert_eq!(two.matches(" SELECT (SELECT count(*)").count(), 2);
         // The second rotation's parameters run from $11 to $20.
