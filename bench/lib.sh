@@ -90,6 +90,8 @@ start_postgres() {
 # build_release: rotor-server and the helper crate bench/ in release; sets ROTOR_BIN, HELPER.
 build_release() {
   log "building rotor-server and the bench helper (release)"
+  # The commit the measured binary is built from (HEAD may move while a long run goes on).
+  BUILT_AT=$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet -- server core || echo " (with uncommitted changes in server/ or core/)")
   (cd "$ROOT" && timeout 1800 cargo build --release -q -p rotor-server) || die "cargo build rotor-server"
   (cd "$BENCH" && timeout 1800 cargo build --release -q) || die "cargo build bench helper"
   ROTOR_BIN=$TARGET_DIR/release/rotor-server
