@@ -725,10 +725,13 @@ pub async fn cleanup(
     for _ in 0..max_batches {
         let mut conn = write_connection(pool).await?;
         let mut tx = begin_write(&mut conn).await?;
-        // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades.
+        // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades. The
+        // batch is read in `expires_at` order, from the `sessions_expires_at` index: ordered by
+        // `id`, SQLite walked the primary key and tested every session (a million, holding the
+        // write lock, at every sweep: refresh p99 0.7 s in `bench/scale.sh`).
         sqlx::query(
             "DELETE FROM refresh_tokens WHERE session_id IN \
-             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)",
+             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
         )
         .bind(cutoff)
         .bind(batch)
@@ -736,7 +739,7 @@ pub async fn cleanup(
         .await?;
         let n = sqlx::query(
             "DELETE FROM sessions WHERE id IN \
-             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY id LIMIT $2)",
+             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
         )
         .bind(cutoff)
         .bind(batch)
