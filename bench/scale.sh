@@ -25,7 +25,7 @@
 #    tokens each, all expired 30+ days ago (`bulk-rotor ... expired`).
 # 8. Sweeper under load: as 6, while the sweeper deletes the backlog; the expired rows are
 #    counted before the server starts, just before and just after the measured run, and after.
-# Then, with PEER=1, the concurrency curve of the Express peer (../shared/peer-express) on
+# Then, with PEER_CURVE=1, the concurrency curve of the Express peer (../shared/peer-express) on
 # PostgreSQL, seeded by its own seed.js.
 #
 # After each server's runs the database is checked against what wrk received
@@ -35,7 +35,7 @@
 #
 # Everything listens on and targets 127.0.0.1 only; every wait loop and every wrk run is
 # bounded in time; the trap stops every process this script started (PostgreSQL is left
-# running, its database rotor_scale is dropped at the next run).
+# running, its database $PG_DB is dropped at the next run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,15 +60,18 @@ QUIET_MAX=${QUIET_MAX:-60}                  # longest wait for a quiet machine b
 QUIET_BUSY=${QUIET_BUSY:-0.3}               # "quiet": at most this many cores busy over 2 s
 BACKENDS=${BACKENDS:-pg sqlite}
 PARTS=${PARTS:-curve scale sweep}           # any of: curve scale sweep (sweep needs scale)
-PEER=${PEER:-1}                             # 1: the peer's concurrency curve too
+PEER_CURVE=${PEER_CURVE:-1}                 # 1: the peer's concurrency curve too
 RESULTS=${RESULTS:-$BENCH/SCALE.md}
 ROTOR_POOL=${ROTOR_POOL:-}
 PG_ADMIN_URL_BASE=postgres://rotor:rotor@127.0.0.1:5432
-PG_DB=rotor_scale
+# databases (dropped and created at each run), scratch and ports: change all four to run beside
+# another run of this script (the two then share the cores: figures of neither are clean)
+PG_DB=${PG_DB:-rotor_scale}
+PEER_DB=${PEER_DB:-peer_scale}
 PG_URL="$PG_ADMIN_URL_BASE/$PG_DB?sslmode=disable"
-PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/peer_scale
+PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/$PEER_DB
 SQLITE_DB=$SCRATCH/rotor-scale.db
-SHM_DB=/dev/shm/rotor-scale-bulk.db
+SHM_DB=/dev/shm/rotor-scale-bulk-$PG_DB.db
 T_START=$SECONDS
 
 # shellcheck source=bench/lib.sh
@@ -81,7 +84,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/*.log
 
 ensure_wrk
-[ "$PEER" != 1 ] || prepare_peer
+[ "$PEER_CURVE" != 1 ] || prepare_peer # sets PEER, the copy it runs
 start_postgres
 psql_admin <<SQL
 DO \$\$BEGIN
@@ -91,8 +94,8 @@ DO \$\$BEGIN
 END\$\$;
 DROP DATABASE IF EXISTS $PG_DB WITH (FORCE);
 CREATE DATABASE $PG_DB OWNER rotor;
-DROP DATABASE IF EXISTS peer_scale WITH (FORCE);
-CREATE DATABASE peer_scale OWNER peer;
+DROP DATABASE IF EXISTS $PEER_DB WITH (FORCE);
+CREATE DATABASE $PEER_DB OWNER peer;
 SQL
 build_release
 
@@ -126,14 +129,22 @@ start_rotor() {
   wait_up "http://$HOST:$ROTOR_PORT/health" GET 200 "$OUT/server-$label.log"
 }
 
+pg_wal() { su postgres -c "psql -qAtc \"SELECT wal_bytes::bigint || ' ' || wal_fpi FROM pg_stat_wal\""; }
+pg_checkpoint() { su postgres -c "psql -qAtc CHECKPOINT" >/dev/null; }
+declare -A WAL=() # per run on PostgreSQL: "bytes fpi" written by the whole cluster during it
 # chain NAME DURATION CONNS FLAVOR URL: one wrk run continuing the chains of $CUR (users left
 # in flight stay in the file, not driven again); adds its 200s to OK_TOTAL.
-CUR="" OK_TOTAL=0
+CUR="" OK_TOTAL=0 CUR_BACKEND=""
 chain() {
-  local name=$1 dur=$2 c=$3 flavor=$4 url=$5 t
+  local name=$1 dur=$2 c=$3 flavor=$4 url=$5 t w0 w1
   t=$(( c < THREADS ? c : THREADS ))
+  [ "$CUR_BACKEND" != pg ] || w0=$(pg_wal)
   WRK_CONNS=$c WRK_THREADS=$t run_wrk "$name" "$dur" "$BENCH/wrk/refresh_chain.lua" "$url" \
     "$CUR" "$t" "$flavor" "$OUT/final-$name.txt"
+  if [ "$CUR_BACKEND" = pg ]; then
+    w1=$(pg_wal)
+    WAL[$name]="$(( ${w1% *} - ${w0% *} )) $(( ${w1#* } - ${w0#* } ))"
+  fi
   grep ' inflight$' "$CUR" >>"$OUT/final-$name.txt" || true
   CUR=$OUT/final-$name.txt
   OK_TOTAL=$((OK_TOTAL + $(field "$name" ok200)))
@@ -171,6 +182,8 @@ live_unchanged() { # live_unchanged LABEL KEY_BEFORE KEY_AFTER
 scale_run() {
   local b=$1 label=$2 used start=$CUR; shift 2
   used=$(helper "$b" driven-used "$CUR")
+  # both scale runs start right after a checkpoint (the big one follows the bulk insert's)
+  [ "$b" != pg ] || pg_checkpoint
   OK_TOTAL=0
   start_rotor "$b" "$label" "$@"
   measure "$label" "$SCALE_CONNS" rotor "http://$HOST:$ROTOR_PORT"
@@ -186,7 +199,7 @@ bulk() {
   case $b in
     pg)
       line=$(helper pg bulk-rotor "$n" "$HISTORY" "$mode" "$tag" | grep '^BULK')
-      su postgres -c "psql -qAtc CHECKPOINT" >/dev/null
+      pg_checkpoint
       ;;
     sqlite)
       rm -f "$SHM_DB" "$SHM_DB"-wal "$SHM_DB"-shm
@@ -207,6 +220,7 @@ bulk() {
 
 # ------------------------------------------------------------------ rotor-server, per back end
 for b in $BACKENDS; do
+  CUR_BACKEND=$b
   log "=== rotor-server on $(name_of "$b")"
   tokens=$OUT/tokens-$b.txt
   t0=$SECONDS
@@ -273,12 +287,13 @@ for b in $BACKENDS; do
 done
 
 # ------------------------------------------------------------------ the peer's curve
-if [ "$PEER" = 1 ] && has "$PARTS" curve; then
+if [ "$PEER_CURVE" = 1 ] && has "$PARTS" curve; then
   log "=== the Express peer on PostgreSQL"
+  CUR_BACKEND=peer
   (cd "$PEER" && DATABASE_URL=$PEER_PG_URL timeout 300 node seed.js "$SESSIONS_SMALL" "$OUT/tokens-peer.txt") 2>&1 | tee -a "$OUT/seed.log" >&2
   CUR=$OUT/tokens-peer.txt
   port_free "$PEER_PORT"
-  (cd "$PEER" && exec env DATABASE_URL=$PEER_PG_URL HOST=$HOST PORT="$PEER_PORT" NODE_ENV=production \
+  (cd "$PEER" && exec env DATABASE_URL="$PEER_PG_URL" HOST=$HOST PORT="$PEER_PORT" NODE_ENV=production \
     node server.js) >"$OUT/server-peer.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://$HOST:$PEER_PORT/refresh-token" POST 401 "$OUT/server-peer.log"
@@ -296,6 +311,12 @@ row() { # row NAME: req/s | p50 | p99 | errors | server cores | PG cores | CPU �
   printf '%.0f | %.2f | %.2f | %s | %s | %s | %s | %s' "$(field "$1" rps)" "$(field "$1" p50_ms)" \
     "$(field "$1" p99_ms)" "$(errors_of "$1")" "$(field "$1" server_cores)" "$(field "$1" pg_cores)" \
     "$(cpu_us "$1")" "$(field "$1" quiet_before)"
+}
+wal_of() { # wal_of NAME -> "WAL KiB / request, full-page images / request" (PostgreSQL runs)
+  local w=${WAL[$1]:-} r
+  r=$(field "$1" requests)
+  if [ -z "$w" ] || [ "$r" -le 0 ]; then echo "n/a | n/a"; return; fi
+  awk -v b="${w% *}" -v f="${w#* }" -v r="$r" 'BEGIN{printf "%.1f | %.2f", b / 1024 / r, f / r}'
 }
 verdict() { # verdict VALUE LIMIT BIGGER_IS_BETTER
   awk -v v="$1" -v l="$2" -v up="$3" 'BEGIN{ if (v == "n/a") print "n/a"; else if ((up && v >= l) || (!up && v <= l)) print "met"; else print "**missed**" }'
@@ -324,14 +345,14 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
     echo "## Scale: $SMALL_L vs $BIG_L sessions"
     echo
     echo "The big database is the small one plus $((SESSIONS_BIG - SESSIONS_SMALL)) bulk users, each with one session holding $HISTORY used tokens + 1 live (\`rotor-bench bulk-rotor\`: the server's columns and constraints, chained \`successor_jti\`, 32-hex ids spread over the whole key space but inserted in key order, so the text indexes are denser than after random inserts, fingerprints of tokens nobody holds; PostgreSQL: \`generate_series\` in two sessions, then \`VACUUM ANALYZE\` and \`CHECKPOINT\`; SQLite: one transaction on tmpfs, copied to disk). Both databases fit in the page cache (24 GiB machine): this measures index depth and buffer-cache misses, not disk reads."
-    echo "$SCALE_CONNS connections, wrk -t$(( SCALE_CONNS < THREADS ? SCALE_CONNS : THREADS )), ${DURATION} s."
+    echo "$SCALE_CONNS connections, wrk -t$(( SCALE_CONNS < THREADS ? SCALE_CONNS : THREADS )), ${DURATION} s; on PostgreSQL each scale run starts right after a \`CHECKPOINT\`, and the WAL columns are the cluster's \`pg_stat_wal\` over the run and the 2 s quiet wait before it (a full-page image is written at the first change of a page after a checkpoint: with random 32-hex keys, the bigger the indexes, the more pages a run touches once)."
     echo
-    echo "| database | sessions | rows: users / sessions / refresh tokens | database size | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before |"
-    echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| database | sessions | rows: users / sessions / refresh tokens | database size | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before | WAL KiB / request | full-page images / request |"
+    echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
     for b in $BACKENDS; do
       for sz in small big; do
         c=${REC[count-$b-$sz]:-}
-        printf '| %s | %s | %s / %s / %s | %s | %s |\n' "$(name_of "$b")" "$(kv "$c" sessions)" "$(kv "$c" users)" "$(kv "$c" sessions)" "$(kv "$c" tokens)" "$(mib "${REC[size-$b-$sz]:-0}")" "$(row "scale-$b-$sz")"
+        printf '| %s | %s | %s / %s / %s | %s | %s | %s |\n' "$(name_of "$b")" "$(kv "$c" sessions)" "$(kv "$c" users)" "$(kv "$c" sessions)" "$(kv "$c" tokens)" "$(mib "${REC[size-$b-$sz]:-0}")" "$(row "scale-$b-$sz")" "$(wal_of "scale-$b-$sz")"
       done
     done
     echo
@@ -369,13 +390,19 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
       done
     done
     echo
-    echo "| database | p99 backlog / reference | req/s backlog / reference | target: p99 raised by at most 20 % | expired rows left when the server stopped (sessions / tokens) |"
-    echo "| --- | ---: | ---: | --- | --- |"
+    echo "Two references on the same database: the scale run above (sweeper idle: \`cleanup_interval\` at its default, one sweep at start, nothing expired) and the run with the sweeper every ${SWEEP_INTERVAL} s and nothing expired (what a sweep that finds nothing costs). The target is judged against the first; req/s is shown because with a fixed number of connections a stalled server can keep its p99 while its throughput collapses."
+    echo
+    echo "| database | p99 backlog / sweeper idle | req/s backlog / sweeper idle | p99 empty sweeps / sweeper idle | req/s empty sweeps / sweeper idle | target: p99 raised by at most 20 % | expired rows left when the server stopped (sessions / tokens) |"
+    echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
     for b in $BACKENDS; do
-      p99=$(ratio "$(field "sweep-$b-backlog" p99_ms)" "$(field "sweep-$b-base" p99_ms)")
-      r=$(ratio "$(field "sweep-$b-backlog" rps)" "$(field "sweep-$b-base" rps)")
+      p99=$(ratio "$(field "sweep-$b-backlog" p99_ms)" "$(field "scale-$b-big" p99_ms)")
+      r=$(ratio "$(field "sweep-$b-backlog" rps)" "$(field "scale-$b-big" rps)")
+      p99e=$(ratio "$(field "sweep-$b-base" p99_ms)" "$(field "scale-$b-big" p99_ms)")
+      re=$(ratio "$(field "sweep-$b-base" rps)" "$(field "scale-$b-big" rps)")
+      v=$(verdict "$p99" 1.20 0)
+      [ "$(verdict "$r" 0.80 1)" = met ] || v="$v; req/s fell to ${r}x"
       ca=${REC[count-sweep-$b-backlog-after]:-}
-      printf '| %s | %s | %s | %s | %s / %s |\n' "$(name_of "$b")" "$p99" "$r" "$(verdict "$p99" 1.20 0)" "$(kv "$ca" expired_sessions)" "$(kv "$ca" expired_tokens)"
+      printf '| %s | %s | %s | %s | %s | %s | %s / %s |\n' "$(name_of "$b")" "$p99" "$r" "$p99e" "$re" "$v" "$(kv "$ca" expired_sessions)" "$(kv "$ca" expired_tokens)"
     done
     echo
     echo "A backlog left at the measured end means the sweeper had work during the whole measured run; none left means part of the run measured an idle sweeper."
@@ -389,7 +416,7 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
     echo "| server | database | connections | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     srvs=$BACKENDS
-    [ "$PEER" != 1 ] || srvs="$srvs peer"
+    [ "$PEER_CURVE" != 1 ] || srvs="$srvs peer"
     for b in $srvs; do
       [ "$b" = peer ] && srv="peer (Express)" || srv=rotor-server
       for c in $CONNS; do
