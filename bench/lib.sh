@@ -45,7 +45,16 @@ stop_sampler() {
   wait "$SAMPLER_PID" 2>/dev/null || true
   SAMPLER_PID=""
 }
-cleanup() { stop_sampler; stop_server; }
+# seed_sqlite's tmpfs file, named by this script's PID so that two runs cannot share it
+SHM_SEED=/dev/shm/rotor-bench-seed-$$.db
+# cleanup: every process started here, tmpfs files (GiBs of memory), then the script's own
+# cleanup_hook if it defines one
+cleanup() {
+  stop_sampler
+  stop_server
+  rm -f "$SHM_SEED" "$SHM_SEED"-wal "$SHM_SEED"-shm
+  if declare -F cleanup_hook >/dev/null; then cleanup_hook; fi
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -105,7 +114,7 @@ rotor_env() { # $1 = database url, $2 = more settings of databases.rotor (TOML, 
 # seed_sqlite DB_FILE TOKENS_OUT USERS [HISTORY]
 # Seeded on tmpfs (no fsync per commit) and copied to disk, where the server runs on it.
 seed_sqlite() {
-  local seed=/dev/shm/rotor-bench-seed.db
+  local seed=$SHM_SEED
   rm -f "$seed" "$seed"-wal "$seed"-shm "$1" "$1"-wal "$1"-shm
   env "$(rotor_env "sqlite://$seed")" timeout 300 "$HELPER" seed-rotor "$3" "$2" ${4:+"$4"} 2>&1 | tee -a "$OUT/seed.log" >&2
   [ ! -e "$seed-wal" ] || [ ! -s "$seed-wal" ] || die "SQLite seed left a non-empty WAL"

@@ -71,11 +71,12 @@ PEER_DB=${PEER_DB:-peer_scale}
 PG_URL="$PG_ADMIN_URL_BASE/$PG_DB?sslmode=disable"
 PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/$PEER_DB
 SQLITE_DB=$SCRATCH/rotor-scale.db
-SHM_DB=/dev/shm/rotor-scale-bulk-$PG_DB.db
+SHM_DB=/dev/shm/rotor-scale-bulk-$$.db # the SQLite bulk insert's tmpfs copy
 T_START=$SECONDS
 
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
+cleanup_hook() { rm -f "$SHM_DB" "$SHM_DB"-wal "$SHM_DB"-shm; }
 
 [ "$SESSIONS_BIG" -ge "$SESSIONS_SMALL" ] || die "SESSIONS_BIG < SESSIONS_SMALL"
 has() { case " $1 " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
