@@ -497,11 +497,17 @@ pub async fn rotate(
     now: i64,
     seen: &Seen,
 ) -> Result<Rotation, sqlx::Error> {
-    if conn.backend_name() == POSTGRES {
-        rotate_postgres(conn, old_jti, successor, now, seen).await
-    } else {
-        rotate_sqlite(conn, old_jti, successor, now, seen).await
-    }
+    let job = group::Job {
+        old_jti: old_jti.to_owned(),
+        successor: successor.clone(),
+        now,
+        seen: seen.clone(),
+    };
+    let outcomes = group::commit_on(conn, std::slice::from_ref(&job)).await?;
+    Ok(outcomes
+        .first()
+        .copied()
+        .unwrap_or(Rotation::SessionInactive))
 }
 
 /// The rotation on PostgreSQL, one statement (READ COMMITTED, the default).
@@ -537,55 +543,6 @@ WITH s AS (\
   RETURNING id\
 ) \
 SELECT (SELECT count(*) FROM s) AS active, (SELECT count(*) FROM t) AS won";
-
-async fn rotate_postgres(
-    conn: &mut AnyConnection,
-    old_jti: &str,
-    successor: &TokenRow,
-    now: i64,
-    seen: &Seen,
-) -> Result<Rotation, sqlx::Error> {
-    let (active, won): (i64, i64) = sqlx::query_as(ROTATE_POSTGRES)
-        .bind(now)
-        .bind(successor.expires_at)
-        .bind(&successor.session_id)
-        .bind(&successor.jti)
-        .bind(old_jti)
-        .bind(&successor.user_id)
-        .bind(&successor.fingerprint)
-        .bind(successor.issued_at)
-        .bind(&seen.ip)
-        .bind(&seen.user_agent)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(match (active, won) {
-        (0, _) => Rotation::SessionInactive,
-        (_, 0) => Rotation::AlreadyUsed,
-        _ => Rotation::Rotated,
-    })
-}
-
-/// The rotation on SQLite, alone: a batch of one ([`group::commit_on`]). The service sends its
-/// rotations through [`group::GroupCommit`] instead.
-async fn rotate_sqlite(
-    conn: &mut AnyConnection,
-    old_jti: &str,
-    successor: &TokenRow,
-    now: i64,
-    seen: &Seen,
-) -> Result<Rotation, sqlx::Error> {
-    let job = group::Job {
-        old_jti: old_jti.to_owned(),
-        successor: successor.clone(),
-        now,
-        seen: seen.clone(),
-    };
-    let outcomes = group::commit_on(conn, std::slice::from_ref(&job)).await?;
-    Ok(outcomes
-        .first()
-        .copied()
-        .unwrap_or(Rotation::SessionInactive))
-}
 
 /// Spends the session's one late replay: `Ok(true)` if the session is active and answered no
 /// late replay since `since` (then it is recorded at `now`), `Ok(false)` otherwise. One

@@ -283,7 +283,7 @@ fn rotation_sql(o: usize) -> String {
 
 /// The SQL of a batch of `n` rotations (1 to [`MAX_BATCH`]; `None` otherwise), built once per
 /// size and then a cached prepared statement on each connection: `BEGIN IMMEDIATE` (the write
-/// lock up front, [`super::begin_write`]), every rotation with its row ([`rotation_sql`]), in
+/// lock up front, [`super::begin_write`]), every rotation with its row (`rotation_sql`), in
 /// order, then `COMMIT`. Nothing can interleave: the lock is the whole database's, taken
 /// before the first read.
 #[must_use]
