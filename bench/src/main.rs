@@ -52,9 +52,13 @@ async fn rotor_db(figment: &Figment) -> Res<DbPool> {
 /// then the last to close, so SQLite checkpoints the WAL into the file and removes it, and the
 /// seeded file can be copied alone.
 async fn rotor_db_as_is(figment: &Figment) -> Res<DbPool> {
-    DbPool::connect(&figment.focus("databases.rotor").merge(("sqlite_readers", 0)))
-        .await
-        .map_err(|e| format!("database: {e}"))
+    DbPool::connect(
+        &figment
+            .focus("databases.rotor")
+            .merge(("sqlite_readers", 0)),
+    )
+    .await
+    .map_err(|e| format!("database: {e}"))
 }
 
 /// On SQLite, folds the WAL into the database file and truncates it, so the file can be copied
@@ -119,16 +123,10 @@ async fn seed_rotor(users: usize, out: &str, history: usize) -> Res<()> {
                     .map_err(|e| format!("start session: {e}"))?;
                 let mut refresh = pair.refresh;
                 for _ in 0..history {
-                    let (next, _) = sessions::refresh(
-                        &db,
-                        &cfg,
-                        &keys,
-                        &refresh,
-                        now,
-                        &store::Seen::default(),
-                    )
-                    .await
-                    .map_err(|e| format!("refresh: {e:?}"))?;
+                    let (next, _) =
+                        sessions::refresh(&db, &cfg, &keys, &refresh, now, &store::Seen::default())
+                            .await
+                            .map_err(|e| format!("refresh: {e:?}"))?;
                     refresh = next.refresh;
                 }
                 lines.push((i, format!("{} {}\n", user.id, refresh)));
@@ -610,24 +608,6 @@ async fn count_rotor(expired_only: bool) -> Res<()> {
     let db = rotor_db_as_is(&figment).await?;
     let pool = db.pool();
     let now = tokens::now();
-    if expired_only {
-        let exp_s = count(
-            pool,
-            &format!("SELECT COUNT(*) FROM sessions WHERE expires_at < {now}"),
-        )
-        .await?;
-        let exp_t = count(
-            pool,
-            &format!("SELECT COUNT(*) FROM refresh_tokens WHERE expires_at < {now}"),
-        )
-        .await?;
-        println!("COUNT expired_sessions={exp_s} expired_tokens={exp_t}");
-        db.pool().close().await;
-        return Ok(());
-    }
-    let users = count(pool, "SELECT COUNT(*) FROM users").await?;
-    let sessions = count(pool, "SELECT COUNT(*) FROM sessions").await?;
-    let tokens_n = count(pool, "SELECT COUNT(*) FROM refresh_tokens").await?;
     let exp_s = count(
         pool,
         &format!("SELECT COUNT(*) FROM sessions WHERE expires_at < {now}"),
@@ -638,6 +618,14 @@ async fn count_rotor(expired_only: bool) -> Res<()> {
         &format!("SELECT COUNT(*) FROM refresh_tokens WHERE expires_at < {now}"),
     )
     .await?;
+    if expired_only {
+        println!("COUNT expired_sessions={exp_s} expired_tokens={exp_t}");
+        db.pool().close().await;
+        return Ok(());
+    }
+    let users = count(pool, "SELECT COUNT(*) FROM users").await?;
+    let sessions = count(pool, "SELECT COUNT(*) FROM sessions").await?;
+    let tokens_n = count(pool, "SELECT COUNT(*) FROM refresh_tokens").await?;
     println!(
         "COUNT users={users} sessions={sessions} tokens={tokens_n} expired_sessions={exp_s} \
          expired_tokens={exp_t} live_sessions={} live_tokens={}",
@@ -668,7 +656,10 @@ struct Driven {
 /// queries however many bulk rows surround them.
 async fn driven(pool: &AnyPool, path: &str) -> Res<Driven> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let ids: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     let e = |what: &'static str| move |err: sqlx::Error| format!("{what}: {err}");
     sqlx::query("CREATE TEMP TABLE IF NOT EXISTS driven (id TEXT PRIMARY KEY NOT NULL)")
@@ -756,12 +747,7 @@ async fn driven_used(path: &str) -> Res<()> {
 /// - rotations during the run (used now - used before) = 200s + unseen in-flight rotations,
 ///   counting as in flight only the users that were settled in `start_path` (the token file
 ///   the run started from): one already in flight there was accounted for by an earlier check.
-async fn verify_scale(
-    final_path: &str,
-    ok200: i64,
-    used_before: i64,
-    start_path: &str,
-) -> Res<()> {
+async fn verify_scale(final_path: &str, ok200: i64, used_before: i64, start_path: &str) -> Res<()> {
     let (figment, _, _) = rotor_config()?;
     let db = rotor_db_as_is(&figment).await?;
     let held = read_final(final_path)?;
@@ -797,7 +783,9 @@ async fn verify_scale(
     let rotations = d.used - used_before;
     let mut failures = Vec::new();
     if not_one_session != 0 {
-        failures.push(format!("{not_one_session} driven users without exactly one session"));
+        failures.push(format!(
+            "{not_one_session} driven users without exactly one session"
+        ));
     }
     if d.revoked != 0 {
         failures.push(format!("{} driven sessions revoked", d.revoked));
@@ -809,7 +797,9 @@ async fn verify_scale(
         ));
     }
     if ready_bad != 0 {
-        failures.push(format!("{ready_bad} users whose last received token is not their live one"));
+        failures.push(format!(
+            "{ready_bad} users whose last received token is not their live one"
+        ));
     }
     if rotations != ok200 + unseen {
         failures.push(format!(
