@@ -42,7 +42,7 @@ fn migrate_then_manage(kind: Kind, test: &str) {
             assert!(!db.sqlite_path().exists(), "--check created the file");
         }
         Kind::Postgres => {
-            check.expect_error("3 migration(s) pending");
+            check.expect_error("4 migration(s) pending");
             assert!(
                 check.stdout.starts_with("pending: 20261126000001 init"),
                 "{check:#?}"
@@ -50,6 +50,7 @@ fn migrate_then_manage(kind: Kind, test: &str) {
             for later in [
                 "20261201000001 late replay",
                 "20261201000002 session centre",
+                "20261201000003 token indexes",
             ] {
                 assert!(
                     check.stdout.contains(&format!("pending: {later}")),
@@ -76,7 +77,7 @@ fn migrate_then_manage(kind: Kind, test: &str) {
     assert!(
         again
             .stdout
-            .contains("0 migration(s) applied now, 3 before"),
+            .contains("0 migration(s) applied now, 4 before"),
         "{again:#?}"
     );
     let check = run(&args(&db, &["migrate", "--check"]), None);

@@ -77,6 +77,21 @@ async fn an_existing_session_survives_the_upgrade(db: &TestDb) {
     .execute(pool.pool())
     .await
     .unwrap();
+    // Its parent, used: the rotation history that reuse detection reads.
+    sqlx::query(
+        "INSERT INTO refresh_tokens \
+         (jti, session_id, user_id, fingerprint, issued_at, expires_at, used_at, successor_jti) \
+         VALUES ('j-parent', $1, $2, $3, $4, $5, $4, $6)",
+    )
+    .bind(sid)
+    .bind(&user.id)
+    .bind(vec![7u8; 32])
+    .bind(t - 60)
+    .bind(t + 3600)
+    .bind(jti)
+    .execute(pool.pool())
+    .await
+    .unwrap();
     pool.pool().close().await;
 
     // The new release starts on it: migrations run at ignition, the session still works.
@@ -92,4 +107,25 @@ async fn an_existing_session_survives_the_upgrade(db: &TestDb) {
     )
     .await;
     assert_eq!(login.status, Status::Ok);
+
+    // Every row of the first release is still there, the used parent with its successor.
+    let pool = DbPool::connect(&Figment::new().merge(("url", db.url.as_str())))
+        .await
+        .unwrap();
+    let parent: (Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT used_at, successor_jti FROM refresh_tokens WHERE jti = 'j-parent'")
+            .fetch_one(pool.pool())
+            .await
+            .unwrap();
+    assert_eq!(parent, (Some(t - 60), Some(jti.to_owned())));
+    let tokens: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens WHERE session_id = $1")
+            .bind(sid)
+            .fetch_one(pool.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        tokens.0, 3,
+        "the parent, the first release's token and its successor"
+    );
 }
