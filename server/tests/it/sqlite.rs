@@ -1,4 +1,5 @@
-//! SQLite settings of the pool: `synchronous` (`databases.rotor.sqlite_synchronous`) and WAL.
+//! SQLite settings of the pool: `synchronous` (`databases.rotor.sqlite_synchronous`), WAL and
+//! its checkpoint size (`databases.rotor.sqlite_wal_autocheckpoint`).
 
 use crate::common::*;
 
@@ -8,6 +9,16 @@ async fn pragma(client: &rocket::local::asynchronous::Client, name: &str) -> Str
         .fetch_one(db.pool())
         .await
         .expect(name);
+    row.0
+}
+
+/// `PRAGMA wal_autocheckpoint` of the writer: the pragma has no table-valued form.
+async fn wal_autocheckpoint(client: &rocket::local::asynchronous::Client) -> i64 {
+    let db = client.rocket().state::<rotor_server::db::Db>().expect("db");
+    let row: (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+        .fetch_one(db.pool())
+        .await
+        .expect("wal_autocheckpoint");
     row.0
 }
 
@@ -39,4 +50,21 @@ async fn synchronous_defaults_to_full_and_is_configurable() {
         )),
         Ok(_) => panic!("sqlite_synchronous = off must not ignite"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wal_autocheckpoint_defaults_to_4000_pages_and_is_configurable() {
+    let db = TestDb::new(Kind::Sqlite, "sqlite_wal_autocheckpoint")
+        .await
+        .expect("sqlite");
+    let default = client(&db).await;
+    assert_eq!(wal_autocheckpoint(&default).await, 4000);
+    drop(default);
+    let set = client_with(
+        &db,
+        |f| f.merge(("databases.rotor.sqlite_wal_autocheckpoint", 2500)),
+        false,
+    )
+    .await;
+    assert_eq!(wal_autocheckpoint(&set).await, 2500);
 }
