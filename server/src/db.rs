@@ -198,12 +198,14 @@ pub const DEFAULT_SQLITE_READERS: u64 = 4;
 /// ([`reader`](Self::reader)): in WAL mode they read the last committed state while the writer
 /// commits, so the look-ups of the hot paths (a refresh's token, the access check's session, a
 /// login's user) never queue behind a commit. They are `query_only`. On both back ends,
-/// rotations are committed in groups ([`group`](Self::group)).
+/// rotations are committed in groups ([`group`](Self::group)) and refresh tokens looked up in
+/// batches ([`lookups`](Self::lookups)).
 #[derive(Debug, Clone)]
 pub struct DbPool {
     pool: AnyPool,
     readers: AnyPool,
-    group: Option<crate::store::group::GroupCommit>,
+    group: crate::store::group::GroupCommit,
+    lookups: crate::store::lookup::Lookups,
     backend: Backend,
 }
 
@@ -231,8 +233,14 @@ impl DbPool {
 
     /// The group committer of rotations ([`crate::store::group`]).
     #[must_use]
-    pub fn group(&self) -> Option<&crate::store::group::GroupCommit> {
-        self.group.as_ref()
+    pub fn group(&self) -> &crate::store::group::GroupCommit {
+        &self.group
+    }
+
+    /// The batched look-ups of presented refresh tokens ([`crate::store::lookup`]).
+    #[must_use]
+    pub fn lookups(&self) -> &crate::store::lookup::Lookups {
+        &self.lookups
     }
 
     /// Connects to `url` with the settings read from a `databases.rotor` figment.
@@ -325,25 +333,14 @@ impl DbPool {
             });
         }
         let pool = options.connect(&url).await.map_err(DbError::Sqlx)?;
-        let group = Some(crate::store::group::GroupCommit::start(pool.clone()));
         if backend == Backend::Postgres {
-            return Ok(Self {
-                readers: pool.clone(),
-                pool,
-                group,
-                backend,
-            });
+            return Ok(Self::assemble(pool.clone(), pool, backend));
         }
         let readers = get("sqlite_readers")
             .unwrap_or(DEFAULT_SQLITE_READERS)
             .min(64);
         if readers == 0 || url.contains(":memory:") {
-            return Ok(Self {
-                readers: pool.clone(),
-                pool,
-                group,
-                backend,
-            });
+            return Ok(Self::assemble(pool.clone(), pool, backend));
         }
         let readers = AnyPoolOptions::new()
             .max_connections(u32::try_from(readers).unwrap_or(1))
@@ -360,12 +357,19 @@ impl DbPool {
             .connect(&url)
             .await
             .map_err(DbError::Sqlx)?;
-        Ok(Self {
+        Ok(Self::assemble(pool, readers, backend))
+    }
+
+    /// The pools with their two tasks: rotations committed in groups on the writer pool, refresh
+    /// look-ups in batches on the readers.
+    fn assemble(pool: AnyPool, readers: AnyPool, backend: Backend) -> Self {
+        Self {
+            group: crate::store::group::GroupCommit::start(pool.clone()),
+            lookups: crate::store::lookup::Lookups::start(readers.clone()),
             pool,
             readers,
-            group,
             backend,
-        })
+        }
     }
 
     /// Applies the migrations of this back end (idempotent; PostgreSQL serialises concurrent

@@ -37,6 +37,8 @@ pub struct Metrics {
     pool: IntGaugeVec,
     groups: IntCounter,
     grouped: IntCounter,
+    lookup_batches: IntCounter,
+    lookups: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -87,6 +89,14 @@ impl Metrics {
             "rotor_rotation_grouped_total",
             "Rotations in those commits (divided by the groups: the mean group size)",
         );
+        let lookup_batches = plain(
+            "rotor_refresh_lookup_batches_total",
+            "Statements that looked up presented refresh tokens (store::lookup)",
+        );
+        let lookups = plain(
+            "rotor_refresh_lookups_total",
+            "Refresh tokens looked up in those statements (divided by them: the mean batch size)",
+        );
         Self {
             refresh: counter(
                 &registry,
@@ -123,16 +133,24 @@ impl Metrics {
             pool,
             groups,
             grouped,
+            lookup_batches,
+            lookups,
         }
     }
 
-    /// The text exposition format, with the pool gauges and the group-commit counts read now.
+    /// The text exposition format, with the pool gauges and the group-commit and look-up counts read now.
     #[must_use]
     pub fn render(&self, db: Option<&DbPool>) -> String {
-        if let Some((groups, grouped)) = db.and_then(DbPool::group).map(|g| g.stats()) {
+        if let Some(db) = db {
+            let (groups, grouped) = db.group().stats();
             self.groups.inc_by(groups.saturating_sub(self.groups.get()));
             self.grouped
                 .inc_by(grouped.saturating_sub(self.grouped.get()));
+            let (batches, lookups) = db.lookups().stats();
+            self.lookup_batches
+                .inc_by(batches.saturating_sub(self.lookup_batches.get()));
+            self.lookups
+                .inc_by(lookups.saturating_sub(self.lookups.get()));
         }
         if let Some(pool) = db.map(DbPool::pool) {
             let size = i64::from(pool.size());

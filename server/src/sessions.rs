@@ -2,8 +2,6 @@
 //! reuse detection, logout. The routes call these; they hold no crypto or SQL themselves.
 
 use serde_json::json;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection};
 
 use crate::config::Config;
 use crate::db::DbPool;
@@ -142,11 +140,11 @@ pub async fn start(
     Ok(pair)
 }
 
-/// The row of a verified refresh token (`claims`), looked up on `conn`: it exists for an
-/// existing user, and the stored SHA-256 fingerprint matches in constant time. Returns the row
-/// and its session's start.
+/// The row of a verified refresh token (`claims`), looked up in the next batch
+/// ([`store::lookup`]): it exists for an existing user, and the stored SHA-256 fingerprint
+/// matches in constant time. Returns the row and its session's start.
 async fn stored_row(
-    conn: &mut AnyConnection,
+    db: &DbPool,
     claims: &TokenClaims,
     token: &str,
 ) -> Result<(TokenRow, i64), SessionError> {
@@ -154,7 +152,9 @@ async fn stored_row(
         log::info!("rotor: refresh token refused: {why} (jti {})", claims.jti);
         SessionError::Unknown
     };
-    let found = store::token_of_existing_user(conn, &claims.jti)
+    let found = db
+        .lookups()
+        .find(&claims.jti)
         .await
         .map_err(db_err("refresh"))?
         .ok_or_else(|| invalid("unknown jti or user"))?;
@@ -165,14 +165,6 @@ async fn stored_row(
         return Err(invalid("stored fingerprint does not match"));
     }
     Ok((row, started))
-}
-
-/// A pooled connection for a refresh's lookup ([`DbPool::reader`]) and, on PostgreSQL, its
-/// rotation ([`store::write_connection`]).
-async fn checkout(db: &DbPool) -> Result<PoolConnection<Any>, SessionError> {
-    store::write_connection(db.reader())
-        .await
-        .map_err(db_err("refresh"))
 }
 
 /// The user and session a refresh token may end (`/logout`, `/logout-all`): the token is
@@ -190,7 +182,7 @@ pub async fn owner_of(
     now: u64,
 ) -> Result<(String, String), SessionError> {
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
-    let (row, _) = stored_row(&mut *checkout(db).await?, &claims, token).await?;
+    let (row, _) = stored_row(db, &claims, token).await?;
     if row.revoked_at.is_some() {
         log::info!(
             "rotor: refresh token of a revoked session presented to log out (session {})",
@@ -259,17 +251,13 @@ pub async fn refresh(
     now: u64,
     seen: &Seen,
 ) -> Result<(Pair, Refreshed), SessionError> {
-    // The signature is checked before a connection is taken: a forged token costs no checkout.
+    // The signature is checked before a connection is taken: a forged token costs no look-up.
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
-    // PostgreSQL: one checkout for the lookup and the rotation. SQLite: the lookup on a reader,
-    // the rotation in the next group commit. Every other call below goes through the pool, so
-    // `conn` is dropped first (on SQLite the writer pool has one connection).
-    let mut conn = checkout(db).await?;
-    let (row, started) = stored_row(&mut conn, &claims, token).await?;
+    // The look-up in the next batch of look-ups, the rotation in the next group commit.
+    let (row, started) = stored_row(db, &claims, token).await?;
     let pool = db.pool();
     let exp = refresh_exp(cfg, unsigned(started), now);
     if exp <= now {
-        drop(conn);
         store::revoke_session(pool, &row.session_id, "max_lifetime", secs(now))
             .await
             .map_err(db_err("refresh"))?;
@@ -290,21 +278,13 @@ pub async fn refresh(
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
     let successor = token_row(&issue, &pair.refresh);
-    let rotation = if let Some(group) = db.group() {
-        drop(conn);
-        let job = store::group::Job {
-            old_jti: row.jti.clone(),
-            successor,
-            now: secs(now),
-            seen: seen.clone(),
-        };
-        group.rotate(job).await
-    } else {
-        let rotated = store::rotate(&mut conn, &row.jti, &successor, secs(now), seen).await;
-        drop(conn);
-        rotated
-    }
-    .map_err(db_err("refresh"))?;
+    let job = store::group::Job {
+        old_jti: row.jti.clone(),
+        successor,
+        now: secs(now),
+        seen: seen.clone(),
+    };
+    let rotation = db.group().rotate(job).await.map_err(db_err("refresh"))?;
     match rotation {
         Rotation::Rotated => Ok((pair, Refreshed::Rotated)),
         Rotation::SessionInactive => {

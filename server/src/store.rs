@@ -15,6 +15,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
 pub mod cache;
 pub mod group;
+pub mod lookup;
 
 /// [`AnyConnection::backend_name`] of PostgreSQL connections.
 pub(crate) const POSTGRES: &str = "PostgreSQL";
@@ -318,27 +319,6 @@ pub struct PresentedRow {
     pub token: TokenRow,
     /// When its session started (for the absolute session lifetime).
     pub session_created_at: i64,
-}
-
-/// The refresh-token row with this `jti`, if its user still exists, with its session's start:
-/// every lookup of a refresh in one round trip. Takes the connection the rotation will use
-/// ([`write_connection`]), so a refresh is one pool checkout.
-///
-/// # Errors
-/// Driver errors.
-pub async fn token_of_existing_user(
-    conn: &mut AnyConnection,
-    jti: &str,
-) -> Result<Option<PresentedRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT t.jti, t.session_id, t.user_id, t.fingerprint, t.issued_at, t.expires_at, \
-         t.used_at, t.revoked_at, t.successor_jti, s.created_at AS session_created_at \
-         FROM refresh_tokens t JOIN users u ON u.id = t.user_id \
-         JOIN sessions s ON s.id = t.session_id WHERE t.jti = $1",
-    )
-    .bind(jti)
-    .fetch_optional(&mut *conn)
-    .await
 }
 
 /// The user's active sessions (not revoked, not expired at `now`), newest first.

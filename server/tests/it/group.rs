@@ -1,5 +1,5 @@
 //! Group commit of rotations (`store::group`), on SQLite and PostgreSQL: concurrent refreshes of
-//! many sessions share commits and keep exactly-once rotation; a rotation that fails in a batch
+//! many sessions share commits and look-ups (`store::lookup`) and keep exactly-once rotation; a rotation that fails in a batch
 //! fails alone, and the others of its batch are committed.
 
 use std::sync::Arc;
@@ -41,8 +41,9 @@ async fn concurrent_refreshes_share_commits_and_rotate_once(db: &TestDb) {
         tokens.push(login_new(&client).await.refresh());
     }
     let state = client.rocket().state::<rotor_server::db::Db>().unwrap();
-    let group = state.group().expect("rotations are committed in groups");
+    let group = state.group();
     let (batches0, rotations0) = group.stats();
+    let (lookup_batches0, lookups0) = state.lookups().stats();
     // Every session refreshed at once, and the first ten twice (with the grace window off,
     // the second of each pair is reuse).
     let barrier = Arc::new(tokio::sync::Barrier::new(SESSIONS + 10));
@@ -77,6 +78,16 @@ async fn concurrent_refreshes_share_commits_and_rotate_once(db: &TestDb) {
     assert!(
         batches < rotations,
         "some transactions held several rotations"
+    );
+    // Their look-ups were batched too (`store::lookup`), and every one of them answered: the
+    // winners found their rows, and the twins found theirs used.
+    let (lookup_batches, lookups) = state.lookups().stats();
+    let (lookup_batches, lookups) = (lookup_batches - lookup_batches0, lookups - lookups0);
+    eprintln!("batched look-ups: {lookups} tokens in {lookup_batches} statements");
+    assert_eq!(lookups, (SESSIONS + 10) as u64, "every refresh looked up");
+    assert!(
+        lookup_batches < lookups,
+        "some statements looked up several tokens"
     );
     // The sessions refreshed once rotated; of the pairs, at most one won (the other, or the
     // winner's later use, is reuse, which may end the session before its twin is committed).

@@ -104,6 +104,10 @@ async fn counters_after_a_scripted_flow(db: &TestDb) {
         // the reuse, the ended session), one after another: five groups of one.
         ("rotor_rotation_groups_total", 5.0),
         ("rotor_rotation_grouped_total", 5.0),
+        // The same five looked their token up, one after another (the logout is by access
+        // token: no look-up).
+        ("rotor_refresh_lookup_batches_total", 5.0),
+        ("rotor_refresh_lookups_total", 5.0),
         (
             r#"rotor_http_request_duration_seconds_count{route="refresh_token"}"#,
             6.0,
