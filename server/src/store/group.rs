@@ -104,39 +104,73 @@ impl GroupCommit {
 async fn run(pool: AnyPool, mut rx: mpsc::Receiver<(Job, Reply)>, stats: Arc<Stats>) {
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
-        let (jobs, replies): (Vec<Job>, Vec<Reply>) = waiting.drain(..).unzip();
-        stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats
-            .rotations
-            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        for (reply, outcome) in replies.into_iter().zip(commit_all(&pool, &jobs).await) {
-            let _ = reply.send(outcome);
+        // One checkout for as many batches as are waiting, up to `HOLD`: a checkout costs a
+        // wake-up of the pool and sqlx's ping when the connection comes back (a round trip to
+        // SQLite's worker thread or to PostgreSQL), once per batch otherwise. Then the
+        // connection goes back, and a login or logout waiting for it (SQLite has one writer)
+        // is next in the pool's queue.
+        let mut conn = write_connection(&pool).await.ok();
+        for round in 0..HOLD {
+            if round > 0 {
+                if rx.is_empty() {
+                    break;
+                }
+                rx.recv_many(&mut waiting, MAX_BATCH).await;
+            }
+            let (jobs, replies): (Vec<Job>, Vec<Reply>) = waiting.drain(..).unzip();
+            stats.batches.fetch_add(1, Ordering::Relaxed);
+            stats
+                .rotations
+                .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+            let outcomes = match conn.as_mut() {
+                Some(c) => match commit_on(c, &jobs).await {
+                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                    Err(e) => {
+                        // A connection that failed is not kept; the retries take new ones.
+                        conn = None;
+                        retry(&pool, &jobs, e).await
+                    }
+                },
+                None => commit_all(&pool, &jobs).await,
+            };
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(outcome);
+            }
         }
     }
 }
+
+/// Most batches committed on one checkout while more keep waiting: a login waits for at most
+/// this many group commits (a few milliseconds each) to get SQLite's one writer.
+const HOLD: usize = 8;
 
 /// Commits `jobs` in one transaction; if that fails, each alone. One answer per job, in order.
 pub async fn commit_all(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<Rotation, sqlx::Error>> {
     match commit(pool, jobs).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        Err(e) if jobs.len() == 1 => vec![Err(e)],
-        Err(e) => {
-            log::warn!(
-                "rotor: a batch of {} rotations failed ({e}); one by one",
-                jobs.len()
-            );
-            let mut answers = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                let one = commit(pool, std::slice::from_ref(job)).await;
-                answers.push(one.and_then(|o| {
-                    o.first()
-                        .copied()
-                        .ok_or_else(|| sqlx::Error::Protocol("empty rotation batch".into()))
-                }));
-            }
-            answers
-        }
+        Err(e) => retry(pool, jobs, e).await,
     }
+}
+
+/// After `jobs` failed together with `e`: the error for a job alone, else each job alone.
+async fn retry(pool: &AnyPool, jobs: &[Job], e: sqlx::Error) -> Vec<Result<Rotation, sqlx::Error>> {
+    if jobs.len() == 1 {
+        return vec![Err(e)];
+    }
+    log::warn!(
+        "rotor: a batch of {} rotations failed ({e}); one by one",
+        jobs.len()
+    );
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let one = commit(pool, std::slice::from_ref(job)).await;
+        answers.push(one.and_then(|o| {
+            o.first()
+                .copied()
+                .ok_or_else(|| sqlx::Error::Protocol("empty rotation batch".into()))
+        }));
+    }
+    answers
 }
 
 async fn commit(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<Rotation>, sqlx::Error> {
