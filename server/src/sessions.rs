@@ -230,9 +230,10 @@ impl Refreshed {
 /// Exchanges a refresh token for a new pair.
 ///
 /// 1. Verify the token (signature, `iss`, `exp`), then load its row by `jti` joined with its user
-///    (one round trip: the user must still exist), and compare the stored SHA-256 fingerprint in
-///    constant time.
-/// 2. Sign the successor, then record it with one compare-and-set ([`store::rotate`]).
+///    (the user must still exist), in one statement with the other look-ups waiting
+///    ([`store::lookup`]), and compare the stored SHA-256 fingerprint in constant time.
+/// 2. Sign the successor, then record it with one compare-and-set, committed with the other
+///    rotations waiting ([`store::group`]; the commit of [`store::rotate`]).
 /// 3. A request that loses the compare-and-set presented a token that is already used. Within
 ///    the grace window, while the successor is unused and the session active, it gets the same
 ///    successor pair, re-signed from the stored row (HS256 is deterministic). After the grace

@@ -44,6 +44,20 @@ pub async fn write_connection(pool: &AnyPool) -> Result<PoolConnection<Any>, sql
     pool.acquire().await
 }
 
+/// `e` once per waiter of a batch (`n` of them) that failed before any statement concerned one
+/// of them: a pool timeout, a lost connection. The first gets `e` itself, the others a copy of
+/// the same kind for the status it maps to ([`crate::db::is_unavailable`]: 503).
+pub(crate) fn errors_for_all(e: sqlx::Error, n: usize) -> Vec<sqlx::Error> {
+    let copy = || match &e {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        other => sqlx::Error::Protocol(other.to_string()),
+    };
+    let mut all: Vec<sqlx::Error> = (1..n).map(|_| copy()).collect();
+    all.insert(0, e);
+    all
+}
+
 /// Starts a write transaction on `conn`: `BEGIN IMMEDIATE` on SQLite, plain `BEGIN` elsewhere.
 ///
 /// A deferred SQLite `BEGIN` takes the write lock only at the first write, inside a read
@@ -465,7 +479,8 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 /// - PostgreSQL: the same three steps as one data-modifying statement in autocommit, one round
 ///   trip on one connection ([`ROTATE_POSTGRES`]).
 ///
-/// `conn` comes from [`write_connection`]: the one the refresh looked its token up on.
+/// `conn` comes from [`write_connection`]. The service itself rotates through the group task
+/// ([`group::GroupCommit`]); this is the same commit for one rotation on a caller's connection.
 ///
 /// # Errors
 /// Driver errors; nothing is recorded (the transaction is rolled back, or the single statement
@@ -731,4 +746,22 @@ async fn rest_after(started: std::time::Instant) {
 /// Driver errors.
 pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_for_all_keep_their_status() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::Error::other("connection reset")),
+        ] {
+            let all = errors_for_all(e, 3);
+            assert_eq!(all.len(), 3);
+            assert!(all.iter().all(crate::db::is_unavailable), "{all:?}");
+        }
+        assert_eq!(errors_for_all(sqlx::Error::PoolClosed, 1).len(), 1);
+    }
 }

@@ -6,6 +6,6 @@
 -- `successor_jti` was indexed no rotation's update could be a heap-only tuple (HOT) update, so
 -- it also wrote a new entry in every other index. With them gone, and 10% of each new page
 -- left free for it, the update of a recent token stays on its page and touches no index.
-ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_fingerprint_key;
-ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_successor_jti_key;
+ALTER TABLE refresh_tokens DROP CONSTRAINT IF EXISTS refresh_tokens_fingerprint_key;
+ALTER TABLE refresh_tokens DROP CONSTRAINT IF EXISTS refresh_tokens_successor_jti_key;
 ALTER TABLE refresh_tokens SET (fillfactor = 90);

@@ -53,7 +53,7 @@ pub struct Job {
 
 type Reply = oneshot::Sender<Result<Rotation, sqlx::Error>>;
 
-/// The handle of the committer task (in [`crate::db::DbPool`] on SQLite).
+/// The handle of the committer task (in [`crate::db::DbPool`]).
 #[derive(Debug, Clone)]
 pub struct GroupCommit {
     queue: mpsc::Sender<(Job, Reply)>,
@@ -109,7 +109,20 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<(Job, Reply)>, stats: Arc<Sta
         // SQLite's worker thread or to PostgreSQL), once per batch otherwise. Then the
         // connection goes back, and a login or logout waiting for it (SQLite has one writer)
         // is next in the pool's queue.
-        let mut conn = write_connection(&pool).await.ok();
+        let conn = match write_connection(&pool).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // No connection within the acquire timeout (or none can be opened): every
+                // rotation waiting gets that error (503) now, instead of one more wait each.
+                log::warn!("rotor: no connection for {} rotations ({e})", waiting.len());
+                let errors = super::errors_for_all(e, waiting.len());
+                for ((_, reply), e) in waiting.drain(..).zip(errors) {
+                    let _ = reply.send(Err(e));
+                }
+                continue;
+            }
+        };
+        let mut conn = Some(conn);
         for round in 0..HOLD {
             if round > 0 {
                 if rx.is_empty() {

@@ -9,8 +9,10 @@
 //! of one per refresh.
 //!
 //! A look-up reads the last committed state, as one alone does: the rotation's compare-and-set
-//! re-checks what it depends on. A batch that fails is tried again one look-up at a time, so each
-//! request gets its own answer (the error that concerns it, or its row).
+//! re-checks what it depends on. A batch that fails on a statement's error is tried again one
+//! look-up at a time, so each request gets its own answer (the error that concerns it, or its
+//! row); one that fails because the database is unavailable answers every request with that
+//! (a 503) at once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -63,7 +65,7 @@ impl Lookups {
     }
 
     /// The row of the refresh token `jti` if its user still exists, with its session's start,
-    /// as [`super::token_of_existing_user`] reads it, in the next batch.
+    /// in the next batch.
     ///
     /// # Errors
     /// The driver error of its statement; `PoolClosed` if the task has stopped.
@@ -102,6 +104,15 @@ async fn find_all(
             .map(|jti| Ok(rows.iter().find(|r| &r.token.jti == jti).cloned()))
             .collect(),
         Err(e) if jtis.len() == 1 => vec![Err(e)],
+        // The database or the pool is unavailable: each alone would only wait as long again,
+        // one after another, while every other refresh waits behind them.
+        Err(e) if crate::db::is_unavailable(&e) => {
+            log::warn!("rotor: a batch of {} look-ups failed ({e})", jtis.len());
+            super::errors_for_all(e, jtis.len())
+                .into_iter()
+                .map(Err)
+                .collect()
+        }
         Err(e) => {
             log::warn!(
                 "rotor: a batch of {} look-ups failed ({e}); one by one",
