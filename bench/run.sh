@@ -56,10 +56,13 @@ ROTOR_POOL=${ROTOR_POOL:-}
 # A rotor-server binary built from an earlier commit, measured the same way (unset: skipped).
 BASELINE_BIN=${BASELINE_BIN:-}
 BASELINE_DESC=${BASELINE_DESC:-}   # e.g. "main at 4191868", for RESULTS.md
-# The baseline's source tree: its databases are seeded by this tree's helper, then forget the
-# migrations the baseline does not know (the later ones only add nullable columns so far), or
-# the baseline refuses to start ("previously applied but missing").
+# The baseline's source tree: its databases are seeded by this tree's helper with this tree's
+# migrations up to BASELINE_SCHEMA_TO (the seeding writes their columns; they only add
+# columns, which the baseline ignores), then forget the migrations the baseline does not know,
+# or the baseline refuses to start ("previously applied but missing"). Later migrations change
+# indexes and table layout (20261201000003): the baseline runs without them, on its own schema.
 BASELINE_SRC=${BASELINE_SRC:-}
+BASELINE_SCHEMA_TO=${BASELINE_SCHEMA_TO:-20261201000002}
 BASELINE_PG_URL="$PG_ADMIN_URL_BASE/rotor_bench_base?sslmode=${ROTOR_PG_URL##*sslmode=}"
 BASELINE_SQLITE_DB=$SCRATCH/rotor-bench-base.db
 ME=${ME:-1}
@@ -110,8 +113,10 @@ seed_sqlite "$SQLITE_DB" "$OUT/tokens-rotor-sqlite.txt" "$USERS"
 [ "$SQLITE_NORMAL" != 1 ] || seed_sqlite "$SQLITE_NORMAL_DB" "$OUT/tokens-rotor-sqlite-normal.txt" "$USERS"
 if [ -n "$BASELINE_BIN" ]; then
   log "seeding $USERS users: baseline on PostgreSQL and SQLite"
+  export ROTOR_BENCH_MIGRATE_TO=$BASELINE_SCHEMA_TO
   env "$(rotor_env "$BASELINE_PG_URL&options=-c%20synchronous_commit%3Doff")" timeout 300 "$HELPER" seed-rotor "$USERS" "$OUT/tokens-base-pg.txt" 2>&1 | tee -a "$OUT/seed.log" >&2
   seed_sqlite "$BASELINE_SQLITE_DB" "$OUT/tokens-base-sqlite.txt" "$USERS"
+  unset ROTOR_BENCH_MIGRATE_TO
   if [ -n "$BASELINE_SRC" ]; then
     known=$(find "$BASELINE_SRC/server/migrations/postgres" -name '*.sql' -printf '%f\n' | cut -d_ -f1 | paste -sd,)
     su postgres -c "psql -v ON_ERROR_STOP=1 -qAt -d rotor_bench_base -c 'DELETE FROM _sqlx_migrations WHERE version NOT IN ($known)'" >/dev/null
@@ -276,7 +281,7 @@ r401() { awk -v a="$(field "$1-401" rps)" -v b="$(field "$1-success" rps)" 'BEGI
   echo "\`wrk -t$THREADS -c$CONNS -d${DURATION}s --latency\` on 127.0.0.1, one server at a time, $USERS users each with one live session."
   echo "Success path: \`bench/wrk/refresh_chain.lua\`, each connection chains the rotated token of its own users (a user is never in two requests at once), after a ${WARMUP} s warm-up on the same chains."
   echo "401 path: \`bench/wrk/invalid_token.lua\` with a forged token (the server's claims, signed with another secret)."
-  [ -z "$BASELINE_BIN" ] || echo "rotor-server baseline: \`$BASELINE_BIN\`${BASELINE_DESC:+ ($BASELINE_DESC)}, same settings, databases of its own seeded the same way."
+  [ -z "$BASELINE_BIN" ] || echo "rotor-server baseline: \`$BASELINE_BIN\`${BASELINE_DESC:+ ($BASELINE_DESC)}, same settings, databases of its own seeded the same way on this tree's schema up to migration $BASELINE_SCHEMA_TO."
   [ "$ME" != 1 ] || echo "GET /me: \`bench/wrk/me.lua\`, one user's access token on every request, rotor-server on PostgreSQL restarted per mode (\`ROCKET_ACCESS_CHECK\`, \`ROCKET_ACCESS_CACHE_TTL\`)."
   echo "rotor-server: release build, \`ROCKET_PROFILE=release\` (log level critical), $(nproc) Rocket workers, pool size ${ROTOR_POOL:-the server default (PostgreSQL: 16, SQLite: 1 writer and 4 readers)}, PostgreSQL URL with \`sslmode=${ROTOR_PG_URL##*sslmode=}\` (the peer's \`pg\` client uses no TLS either). Peer: \`node server.js\`, NODE_ENV=production, pg pool 10, its default error handler."
   echo

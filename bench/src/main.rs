@@ -39,9 +39,34 @@ fn rotor_config() -> Res<(Figment, Config, Keys)> {
     Ok((figment, cfg, keys))
 }
 
+/// The database with this tree's migrations applied: all of them, or with
+/// `ROTOR_BENCH_MIGRATE_TO=<version>` only those up to that version (a baseline server's
+/// database must not get the later ones' indexes and table layout).
 async fn rotor_db(figment: &Figment) -> Res<DbPool> {
     let db = rotor_db_as_is(figment).await?;
-    db.migrate().await.map_err(|e| format!("migrations: {e}"))?;
+    let all = db.backend().migrator();
+    match std::env::var("ROTOR_BENCH_MIGRATE_TO") {
+        Ok(to) => {
+            let to: i64 = to
+                .parse()
+                .map_err(|e| format!("ROTOR_BENCH_MIGRATE_TO `{to}`: {e}"))?;
+            let upto = sqlx::migrate::Migrator {
+                migrations: std::borrow::Cow::Owned(
+                    all.migrations
+                        .iter()
+                        .filter(|m| m.version <= to)
+                        .cloned()
+                        .collect(),
+                ),
+                ignore_missing: false,
+                locking: true,
+                no_tx: false,
+            };
+            upto.run(db.pool()).await
+        }
+        Err(_) => db.migrate().await,
+    }
+    .map_err(|e| format!("migrations: {e}"))?;
     Ok(db)
 }
 
