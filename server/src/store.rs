@@ -13,6 +13,7 @@ use rocket::tokio;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
+mod batch;
 pub mod cache;
 pub mod group;
 pub mod lookup;

@@ -23,20 +23,15 @@
 //! may be in a group already); its answer is dropped, as when a client goes away after a
 //! commit.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use rocket::tokio;
-use rocket::tokio::sync::{mpsc, oneshot};
 use sqlx::{AnyConnection, AnyPool};
 
+use super::batch::{Handle, Reply, Requests, Stats};
 use super::{write_connection, Rotation, Seen, TokenRow};
 
 /// Most rotations in one transaction.
 pub const MAX_BATCH: usize = 32;
-
-/// Rotations waiting for the committer at most; beyond it a request waits to be queued.
-const QUEUE: usize = 1024;
 
 /// One rotation's data, as [`super::rotate`] takes it.
 #[derive(Debug)]
@@ -51,40 +46,22 @@ pub struct Job {
     pub seen: Seen,
 }
 
-type Reply = oneshot::Sender<Result<Rotation, sqlx::Error>>;
-
 /// The handle of the committer task (in [`crate::db::DbPool`]).
 #[derive(Debug, Clone)]
-pub struct GroupCommit {
-    queue: mpsc::Sender<(Job, Reply)>,
-    stats: Arc<Stats>,
-}
-
-/// What the committer has done: transactions and the rotations in them.
-#[derive(Debug, Default)]
-struct Stats {
-    batches: AtomicU64,
-    rotations: AtomicU64,
-}
+pub struct GroupCommit(Handle<Job, Rotation>);
 
 impl GroupCommit {
     /// Starts the committer on `pool` (the writer pool). Needs a Tokio runtime; the task ends
     /// when every handle is dropped.
     #[must_use]
     pub fn start(pool: AnyPool) -> Self {
-        let (queue, rx) = mpsc::channel(QUEUE);
-        let stats = Arc::new(Stats::default());
-        tokio::spawn(run(pool, rx, Arc::clone(&stats)));
-        Self { queue, stats }
+        Self(Handle::start(|rx, stats| run(pool, rx, stats)))
     }
 
     /// `(batches, rotations)` committed so far: the mean batch size is their ratio.
     #[must_use]
     pub fn stats(&self) -> (u64, u64) {
-        (
-            self.stats.batches.load(Ordering::Relaxed),
-            self.stats.rotations.load(Ordering::Relaxed),
-        )
+        self.0.stats()
     }
 
     /// Rotates as [`super::rotate`] does, in the next batch.
@@ -92,16 +69,11 @@ impl GroupCommit {
     /// # Errors
     /// The driver error of its commit; `PoolClosed` if the committer has stopped.
     pub async fn rotate(&self, job: Job) -> Result<Rotation, sqlx::Error> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((job, reply))
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+        self.0.call(job).await
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<(Job, Reply)>, stats: Arc<Stats>) {
+async fn run(pool: AnyPool, mut rx: Requests<Job, Rotation>, stats: Arc<Stats>) {
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
         // One checkout for as many batches as are waiting, up to `HOLD`: a checkout costs a
@@ -130,11 +102,8 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<(Job, Reply)>, stats: Arc<Sta
                 }
                 rx.recv_many(&mut waiting, MAX_BATCH).await;
             }
-            let (jobs, replies): (Vec<Job>, Vec<Reply>) = waiting.drain(..).unzip();
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats
-                .rotations
-                .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+            let (jobs, replies): (Vec<Job>, Vec<Reply<Rotation>>) = waiting.drain(..).unzip();
+            stats.count(jobs.len());
             let outcomes = match conn.as_mut() {
                 Some(c) => match commit_on(c, &jobs).await {
                     Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),

@@ -14,54 +14,32 @@
 //! row); one that fails because the database is unavailable answers every request with that
 //! (a 503) at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use rocket::tokio;
-use rocket::tokio::sync::{mpsc, oneshot};
 use sqlx::AnyPool;
 
+use super::batch::{Handle, Reply, Requests, Stats};
 use super::{write_connection, PresentedRow};
 
 /// Most look-ups in one statement.
 pub const MAX_BATCH: usize = 32;
 
-/// Look-ups waiting for the task at most; beyond it a request waits to be queued.
-const QUEUE: usize = 1024;
-
-type Reply = oneshot::Sender<Result<Option<PresentedRow>, sqlx::Error>>;
-
 /// The handle of the look-up task (in [`crate::db::DbPool`]).
 #[derive(Debug, Clone)]
-pub struct Lookups {
-    queue: mpsc::Sender<(String, Reply)>,
-    stats: Arc<Stats>,
-}
-
-#[derive(Debug, Default)]
-struct Stats {
-    batches: AtomicU64,
-    lookups: AtomicU64,
-}
+pub struct Lookups(Handle<String, Option<PresentedRow>>);
 
 impl Lookups {
     /// Starts the task on `pool` (the readers). Needs a Tokio runtime; the task ends when every
     /// handle is dropped.
     #[must_use]
     pub fn start(pool: AnyPool) -> Self {
-        let (queue, rx) = mpsc::channel(QUEUE);
-        let stats = Arc::new(Stats::default());
-        tokio::spawn(run(pool, rx, Arc::clone(&stats)));
-        Self { queue, stats }
+        Self(Handle::start(|rx, stats| run(pool, rx, stats)))
     }
 
     /// `(batches, look-ups)` done so far: the mean batch size is their ratio.
     #[must_use]
     pub fn stats(&self) -> (u64, u64) {
-        (
-            self.stats.batches.load(Ordering::Relaxed),
-            self.stats.lookups.load(Ordering::Relaxed),
-        )
+        self.0.stats()
     }
 
     /// The row of the refresh token `jti` if its user still exists, with its session's start,
@@ -70,23 +48,16 @@ impl Lookups {
     /// # Errors
     /// The driver error of its statement; `PoolClosed` if the task has stopped.
     pub async fn find(&self, jti: &str) -> Result<Option<PresentedRow>, sqlx::Error> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((jti.to_owned(), reply))
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+        self.0.call(jti.to_owned()).await
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<(String, Reply)>, stats: Arc<Stats>) {
+async fn run(pool: AnyPool, mut rx: Requests<String, Option<PresentedRow>>, stats: Arc<Stats>) {
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut waiting, MAX_BATCH).await > 0 {
-        let (jtis, replies): (Vec<String>, Vec<Reply>) = waiting.drain(..).unzip();
-        stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats
-            .lookups
-            .fetch_add(jtis.len() as u64, Ordering::Relaxed);
+        let (jtis, replies): (Vec<String>, Vec<Reply<Option<PresentedRow>>>) =
+            waiting.drain(..).unzip();
+        stats.count(jtis.len());
         for (reply, row) in replies.into_iter().zip(find_all(&pool, &jtis).await) {
             let _ = reply.send(row);
         }
