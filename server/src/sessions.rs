@@ -108,7 +108,7 @@ pub async fn start(
     now: u64,
     seen: &Seen,
 ) -> Result<Pair, SessionError> {
-    let (sid, jti) = (tokens::random_id(), tokens::random_id());
+    let (sid, jti) = (tokens::new_id(), tokens::new_id());
     let issue = Issue {
         sub: &user.id,
         sid: &sid,
@@ -269,7 +269,7 @@ pub async fn refresh(
         }));
         return Err(SessionError::Used);
     }
-    let jti = tokens::random_id();
+    let jti = tokens::new_id();
     let issue = Issue {
         sub: &claims.sub,
         sid: &claims.sid,

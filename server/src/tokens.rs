@@ -57,12 +57,41 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// 128 random bits from the operating system, as 32 hex digits: ids of users, sessions, tokens.
+/// 128 random bits from the operating system, as 32 hex digits: values nobody may predict.
 #[must_use]
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
     keys::fill_random(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new id of a user, session or refresh token (`jti`): a UUIDv7 (RFC 9562 §5.7, "UUID
+/// Version 7") as 32 hex digits, the Unix time in milliseconds then 74 random bits from the
+/// operating system.
+///
+/// Time first, so rows written together sit together in every index keyed by an id: a
+/// rotation's new token goes to the right edge of the `refresh_tokens` primary key, and the token
+/// it replaces (issued one rotation earlier) sits near it, instead of each on a random page of
+/// a table of millions (at a million sessions random ids cost PostgreSQL a full-page image of
+/// WAL per refresh and SQLite checkpoints of scattered pages: bench/SCALE.md). The expired rows
+/// the sweeper deletes are likewise the oldest, at the left edge.
+///
+/// # Security
+/// These ids are names, not secrets: a refresh token is accepted for its signature and its
+/// stored fingerprint, and a session is ended only by its owner. An id reveals when it was made,
+/// as the token's `iat` and the session list already do. 74 random bits keep ids unguessable
+/// all the same (OWASP Session Management Cheat Sheet, "Session ID Entropy": at least 64 bits).
+#[must_use]
+pub fn new_id() -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut random = [0u8; 10];
+    keys::fill_random(&mut random);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .simple()
+        .to_string()
 }
 
 /// What this service signs in both kinds of token. `sid` names the session (token family).
@@ -275,6 +304,27 @@ mod tests {
         };
         let keys = Keys::from_config(&cfg, false).unwrap();
         (cfg, keys)
+    }
+
+    #[test]
+    fn new_ids_are_uuid_v7_hex_in_time_order() {
+        let first = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = new_id();
+        for id in [&first, &second] {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+                "{id}"
+            );
+            let uuid = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(uuid.get_version_num(), 7, "{id}");
+        }
+        assert!(first < second, "{first} then {second}");
+        let millis = u64::from_str_radix(&first[..12], 16).unwrap();
+        assert!(millis.abs_diff(now() * 1000) < 5_000, "{first}");
+        // Two ids of one millisecond still differ in their random bits.
+        assert_ne!(new_id()[12..], new_id()[12..]);
     }
 
     #[test]

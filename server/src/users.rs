@@ -155,7 +155,7 @@ pub async fn register(
     let (username, email) = normalise(username, email)?;
     valid_password(&password)?;
     let user = UserRow {
-        id: tokens::random_id(),
+        id: tokens::new_id(),
         username,
         email,
         password_hash: passwords::hash(cfg, password)
