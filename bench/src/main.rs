@@ -131,7 +131,7 @@ async fn seed_rotor(users: usize, out: &str, history: usize) -> Res<()> {
             let mut lines = Vec::new();
             for i in (task..users).step_by(tasks) {
                 let user = UserRow {
-                    id: tokens::random_id(),
+                    id: tokens::new_id(),
                     username: format!("user{i}"),
                     email: format!("user{i}@example.com"),
                     password_hash: hash.to_string(),
@@ -194,9 +194,9 @@ fn forge_rotor() -> Res<()> {
     };
     let keys = Keys::from_config(&forged_cfg, false)?;
     let (sub, sid, jti, now) = (
-        tokens::random_id(),
-        tokens::random_id(),
-        tokens::random_id(),
+        tokens::new_id(),
+        tokens::new_id(),
+        tokens::new_id(),
         tokens::now(),
     );
     let issue = tokens::Issue {
@@ -411,21 +411,23 @@ const BULK_UA: &str =
 
 /// Bulk rows written by SQL: `n` users with one session each holding `history` used tokens
 /// and one unused token, with the columns and invariants of rows the server writes (chained
-/// `successor_jti`, 32-byte fingerprints, 32-hex ids spread over the whole key space). Their
-/// fingerprints are of no token anyone holds: they are never presented.
+/// `successor_jti`, 32-byte fingerprints, time-ordered 32-hex ids as `tokens::new_id` makes
+/// them). Their fingerprints are of no token anyone holds: they are never presented.
 ///
 /// - `live`: sessions started within the last 4 days, refreshed hourly `history` times, every
 ///   row unexpired (the sweeper leaves them alone).
 /// - `expired`: the same, 40 to 50 days ago: every session and token expired 30+ days ago
 ///   (the sweeper's backlog).
 ///
-/// Each bulk session `k` has a random 32-hex `h` (PostgreSQL: md5 of the tag and `k`; SQLite:
-/// `randomblob`); its user id, session id and token ids are `h`'s first 30 digits and two of
-/// their own, its fingerprints start with the token id, and rows are inserted in `h` order:
-/// every text index is filled front to back (a random order is 5-10x slower at 1M sessions,
-/// once the indexes outgrow the buffer cache) and its pages are fuller than after random
-/// inserts. The keys still cover the whole key space, so the driven users' random keys sit
-/// among them as in a real table.
+/// Each bulk session `k` has a random hex `h` (PostgreSQL: md5 of the tag and `k`; SQLite:
+/// `randomblob`) and a start `c`. Every id is a UUIDv7 of the time its row was made (the user a
+/// day before `c`, the session at `c`, token `j` at `c + 3600 j`) with `h` in its random bits
+/// and the row's kind in its last two digits; its fingerprints start with the token id. Rows are
+/// inserted in id order, so every text index is filled front to back (a random order is 5-10x
+/// slower at 1M sessions, once the indexes outgrow the buffer cache), as the server fills them.
+/// The driven users, seeded through the server library before the bulk rows, are the newest
+/// sessions of the table: their rows sit at the right edge of the id indexes, as a deployment's
+/// newest sessions do, while sessions active for days sit among older ones.
 ///
 /// PostgreSQL: `generate_series`, two sessions at once, then `VACUUM ANALYZE` (what autovacuum
 /// does soon after a bulk insert). SQLite: a temporary table of random `h`, one transaction.
@@ -461,13 +463,23 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
             let g = "(SELECT i, h, $2::bigint - (i % $3::bigint) AS c FROM \
                      (SELECT i, md5($5 || '-' || i) AS h \
                       FROM generate_series($6::bigint, $1::bigint, $7::bigint) i) r \
-                     ORDER BY h) g";
+                     ORDER BY c, h) g";
+            // The UUIDv7 of a row made at `t` seconds, ending in `kind` (two hex digits).
+            let id = |t: &str, kind: &str| {
+                format!(
+                    "(lpad(to_hex(({t}) * 1000), 12, '0') || '7' || substr(h, 1, 3) || '8' \
+                     || substr(h, 4, 13) || {kind})"
+                )
+            };
+            let (user, session) = (id(&format!("c - {DAY}"), "'00'"), id("c", "'01'"));
+            let jti = id("c + 3600 * j", "to_hex(16 + j)");
+            let next = id("c + 3600 * (j + 1)", "to_hex(17 + j)");
             let stmts = [
                 (
                     "users",
                     format!(
                         "INSERT INTO users (id, username, email, password_hash, created_at) \
-                         SELECT left(h, 30) || '00', 'bulk{tag}-' || h, 'bulk{tag}-' || h || '@example.com', \
+                         SELECT {user}, 'bulk{tag}-' || h, 'bulk{tag}-' || h || '@example.com', \
                          $4, c - {DAY} FROM {g}"
                     ),
                 ),
@@ -476,7 +488,7 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
                     format!(
                         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
                          login_ip, login_user_agent, last_ip, last_user_agent) \
-                         SELECT left(h, 30) || '01', left(h, 30) || '00', c, c + 3600 * $4::bigint, \
+                         SELECT {session}, {user}, c, c + 3600 * $4::bigint, \
                          c + 3600 * $4::bigint + {BULK_TOKEN_LIFE}, {ip}, '{BULK_UA}', {ip}, '{BULK_UA}' \
                          FROM {g}"
                     ),
@@ -486,12 +498,13 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
                     format!(
                         "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, \
                          expires_at, used_at, successor_jti) \
-                         SELECT left(h, 30) || to_hex(16 + j), left(h, 30) || '01', left(h, 30) || '00', \
-                         decode(left(h, 30) || to_hex(16 + j) || md5(h || '-' || j), 'hex'), c + 3600 * j, \
+                         SELECT {jti}, {session}, {user}, \
+                         decode({jti} || md5(h || '-' || j), 'hex'), c + 3600 * j, \
                          c + 3600 * j + {BULK_TOKEN_LIFE}, \
                          CASE WHEN j < $4::bigint THEN c + 3600 * (j + 1) END, \
-                         CASE WHEN j < $4::bigint THEN left(h, 30) || to_hex(17 + j) END \
-                         FROM {g} CROSS JOIN LATERAL generate_series(0, $4::bigint) j"
+                         CASE WHEN j < $4::bigint THEN {next} END \
+                         FROM {g} CROSS JOIN LATERAL generate_series(0, $4::bigint) j \
+                         ORDER BY c + 3600 * j, h"
                     ),
                 ),
             ];
@@ -539,7 +552,16 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
             let mut tx = store::begin_write(&mut conn)
                 .await
                 .map_err(|e| e.to_string())?;
-            let jti = "substr(h, 1, 30) || printf('%02x', 16 + j)";
+            // The UUIDv7 of a row made at `t` seconds, ending in `kind` (two hex digits).
+            let id = |t: &str, kind: &str| {
+                format!(
+                    "(printf('%012x', ({t}) * 1000) || '7' || substr(h, 1, 3) || '8' \
+                     || substr(h, 4, 13) || {kind})"
+                )
+            };
+            let (user, session) = (id(&format!("c - {DAY}"), "'00'"), id("c", "'01'"));
+            let jti = id("c + 3600 * j", "printf('%02x', 16 + j)");
+            let next = id("c + 3600 * (j + 1)", "printf('%02x', 17 + j)");
             let stmts = [
                 (
                     "ids",
@@ -554,14 +576,17 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
                      SELECT i, lower(hex(randomblob(16))), $2 - (i % $3) FROM s"
                         .to_owned(),
                 ),
-                ("ids", "CREATE INDEX temp.bulk_ids_h ON bulk_ids (h)".to_owned()),
+                (
+                    "ids",
+                    "CREATE INDEX temp.bulk_ids_c_h ON bulk_ids (c, h)".to_owned(),
+                ),
                 (
                     "users",
                     format!(
                         "INSERT INTO users (id, username, email, password_hash, created_at) \
-                         SELECT substr(h, 1, 30) || '00', 'bulk{tag}-' || h, \
+                         SELECT {user}, 'bulk{tag}-' || h, \
                          'bulk{tag}-' || h || '@example.com', $1, c - {DAY} \
-                         FROM bulk_ids ORDER BY h"
+                         FROM bulk_ids ORDER BY c, h"
                     ),
                 ),
                 (
@@ -569,9 +594,9 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
                     format!(
                         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, \
                          login_ip, login_user_agent, last_ip, last_user_agent) \
-                         SELECT substr(h, 1, 30) || '01', substr(h, 1, 30) || '00', c, c + 3600 * $1, \
+                         SELECT {session}, {user}, c, c + 3600 * $1, \
                          c + 3600 * $1 + {BULK_TOKEN_LIFE}, {ip}, '{BULK_UA}', {ip}, '{BULK_UA}' \
-                         FROM bulk_ids ORDER BY h"
+                         FROM bulk_ids ORDER BY c, h"
                     ),
                 ),
                 (
@@ -580,12 +605,12 @@ async fn bulk_rotor(n: i64, history: i64, mode: &str, tag: &str) -> Res<()> {
                         "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, \
                          expires_at, used_at, successor_jti) \
                          WITH RECURSIVE js(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM js WHERE j < $1) \
-                         SELECT {jti}, substr(h, 1, 30) || '01', substr(h, 1, 30) || '00', \
+                         SELECT {jti}, {session}, {user}, \
                          unhex({jti} || hex(randomblob(16))), c + 3600 * j, \
                          c + 3600 * j + {BULK_TOKEN_LIFE}, \
                          CASE WHEN j < $1 THEN c + 3600 * (j + 1) END, \
-                         CASE WHEN j < $1 THEN substr(h, 1, 30) || printf('%02x', 17 + j) END \
-                         FROM bulk_ids CROSS JOIN js ORDER BY h, j"
+                         CASE WHEN j < $1 THEN {next} END \
+                         FROM bulk_ids CROSS JOIN js ORDER BY c + 3600 * j, h"
                     ),
                 ),
                 ("ids", "DROP TABLE bulk_ids".to_owned()),
