@@ -9,7 +9,6 @@
 //!
 //! Write transactions start with [`begin_write`]: `BEGIN IMMEDIATE` on SQLite.
 
-use rocket::tokio;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
@@ -659,7 +658,7 @@ async fn revoke_user_rows(
     Ok(res.rows_affected())
 }
 
-/// Rows removed by [`cleanup`].
+/// Rows removed by a sweep ([`crate::cleanup::sweep`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     /// Sessions deleted (with their tokens).
@@ -668,77 +667,54 @@ pub struct Swept {
     pub tokens: u64,
 }
 
-/// Deletes sessions and tokens that expired before `cutoff`, in batches of `batch` rows, at most
-/// `max_batches` batches per table.
+/// Deletes, in one transaction, up to `batch` sessions that expired before `cutoff`, the oldest
+/// first, with their tokens. Returns the sessions deleted.
 ///
 /// # Errors
 /// Driver errors.
-pub async fn cleanup(
-    pool: &AnyPool,
-    cutoff: i64,
-    batch: i64,
-    max_batches: u32,
-) -> Result<Swept, sqlx::Error> {
-    let mut swept = Swept::default();
-    for _ in 0..max_batches {
-        let started = std::time::Instant::now();
-        let mut conn = write_connection(pool).await?;
-        let mut tx = begin_write(&mut conn).await?;
-        // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades. The
-        // batch is read in `expires_at` order, from the `sessions_expires_at` index: ordered by
-        // `id`, SQLite walked the primary key and tested every session (a million, holding the
-        // write lock, at every sweep: refresh p99 0.7 s in `bench/scale.sh`).
-        sqlx::query(
-            "DELETE FROM refresh_tokens WHERE session_id IN \
-             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
-        )
-        .bind(cutoff)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?;
-        let n = sqlx::query(
-            "DELETE FROM sessions WHERE id IN \
-             (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
-        )
-        .bind(cutoff)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        drop(conn);
-        swept.sessions += n;
-        if n < u64::try_from(batch).unwrap_or(u64::MAX) {
-            break;
-        }
-        rest_after(started).await;
-    }
-    for _ in 0..max_batches {
-        let started = std::time::Instant::now();
-        let n = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE jti IN \
-             (SELECT jti FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
-        )
-        .bind(cutoff)
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        swept.tokens += n;
-        if n < u64::try_from(batch).unwrap_or(u64::MAX) {
-            break;
-        }
-        rest_after(started).await;
-    }
-    Ok(swept)
+pub async fn sweep_sessions(pool: &AnyPool, cutoff: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut conn = write_connection(pool).await?;
+    let mut tx = begin_write(&mut conn).await?;
+    // Tokens first, explicitly, so the sweep does not depend on foreign-key cascades. The
+    // batch is read in `expires_at` order, from the `sessions_expires_at` index: ordered by
+    // `id`, SQLite walked the primary key and tested every session (a million, holding the
+    // write lock, at every sweep: refresh p99 0.7 s in `bench/scale.sh`).
+    sqlx::query(
+        "DELETE FROM refresh_tokens WHERE session_id IN \
+         (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(&mut *tx)
+    .await?;
+    let n = sqlx::query(
+        "DELETE FROM sessions WHERE id IN \
+         (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n)
 }
 
-/// Between two batches of [`cleanup`], waits as long as the last one took: the sweeper holds
-/// the writer (SQLite has one) at most half the time, so the refreshes queued behind a batch
-/// get it back before the next. A batch of a million-session database's random-key indexes
-/// took over half a second on SQLite (`bench/scale.sh`).
-async fn rest_after(started: std::time::Instant) {
-    tokio::time::sleep(started.elapsed()).await;
+/// Deletes up to `batch` refresh tokens of live sessions that expired before `cutoff`. Returns
+/// the tokens deleted.
+///
+/// # Errors
+/// Driver errors.
+pub async fn sweep_tokens(pool: &AnyPool, cutoff: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM refresh_tokens WHERE jti IN \
+         (SELECT jti FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// A round trip to the database.
