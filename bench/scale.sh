@@ -20,11 +20,13 @@
 #    (`rotor-bench bulk-rotor ... live`: generate_series on PostgreSQL, a recursive CTE on
 #    SQLite, on tmpfs and copied back to disk); PostgreSQL: VACUUM ANALYZE, CHECKPOINT.
 # 5. Scale, 1M: the same run as 3 on the bigger database.
-# 6. Sweeper reference: the server with cleanup_interval = SWEEP_INTERVAL (2 s), nothing expired.
+# 6. Empty sweeps: the server with cleanup_interval = SWEEP_INTERVAL (2 s), nothing expired.
 # 7. Expired backlog: EXPIRED_SESSIONS (250,000) more users with one session and HISTORY + 1
 #    tokens each, all expired 30+ days ago (`bulk-rotor ... expired`).
-# 8. Sweeper under load: as 6, while the sweeper deletes the backlog; the expired rows are
-#    counted before the server starts, just before and just after the measured run, and after.
+# 8. Sweeper under load, bracketed: the server with the sweeper off (cleanup_interval = 0),
+#    then as 6 while the sweeper deletes the backlog, then off again; the expired rows are
+#    counted before each server starts, just before and just after each measured run, and
+#    after. The target is judged against the mean of the two sweeper-off runs.
 # Then, with PEER_CURVE=1, the concurrency curve of the Express peer (../shared/peer-express) on
 # PostgreSQL, seeded by its own seed.js.
 #
@@ -260,21 +262,26 @@ for b in $BACKENDS; do
   fi
 
   if has "$PARTS" sweep; then
-    for phase in base backlog; do
+    # base: nothing expired, sweeper on; off: the backlog, sweeper off; backlog: sweeper on;
+    # after: what is left of the backlog, sweeper off. off and after bracket the backlog run
+    # on the same database, so the history the runs add (SQLite's p99 grows with it) is in
+    # its reference too.
+    for phase in base off backlog after; do
       label=sweep-$b-$phase
-      if [ "$phase" = backlog ]; then
+      if [ "$phase" = off ]; then
         t0=$SECONDS
         bulk "$b" "$EXPIRED_SESSIONS" expired X
         REC[bulk-$b-expired-s]=$((SECONDS - t0))
       fi
+      case $phase in base | backlog) every=$SWEEP_INTERVAL ;; *) every=0 ;; esac
       counted "$b" "count-$label-before"
       used=$(helper "$b" driven-used "$CUR") start=$CUR
       OK_TOTAL=0
       # the quiet wait comes before the start: the sweeper starts with the server
       wait_quiet
       REC[$label-quiet]=$QUIET
-      start_rotor "$b" "$label" ROCKET_CLEANUP_INTERVAL="$SWEEP_INTERVAL"
-      log "$label: warm-up ${WARMUP}s, then ${DURATION}s at $SCALE_CONNS connections (sweeper every ${SWEEP_INTERVAL}s)"
+      start_rotor "$b" "$label" ROCKET_CLEANUP_INTERVAL="$every"
+      log "$label: warm-up ${WARMUP}s, then ${DURATION}s at $SCALE_CONNS connections (cleanup_interval ${every}s)"
       QUIET_WAIT=0 chain "$label-warmup" "$WARMUP" "$SCALE_CONNS" rotor "http://$HOST:$ROTOR_PORT"
       REC[$label-exp-start]=$(helper "$b" count-rotor expired | grep '^COUNT')
       QUIET_WAIT=0 chain "$label" "$DURATION" "$SCALE_CONNS" rotor "http://$HOST:$ROTOR_PORT"
@@ -373,17 +380,22 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
   if has "$PARTS" sweep; then
     echo "## Sweeper under load"
     echo
-    echo "The big database (above), rotor-server with \`cleanup_interval = $SWEEP_INTERVAL\` (\`ROCKET_CLEANUP_INTERVAL\`; the sweeper deletes expired sessions with their tokens, then expired tokens, in batches of 100 (\`cleanup::BATCH\`), at most 500 batches per table per sweep, resting after each batch as long as it took when no refresh came meanwhile and nine times as long when one did (\`cleanup::BUSY_SHARE_PERCENT\`: 10 % of the time under load), starting at liftoff). Reference: nothing expired. Backlog: $EXPIRED_SESSIONS more users with one session and $((HISTORY + 1)) tokens each, all expired 30 days ago or more ($((EXPIRED_SESSIONS * (HISTORY + 2))) expired rows: sessions + tokens). The machine's quiet wait is before the server starts (the sweep starts with it); warm-up ${WARMUP} s, then ${DURATION} s measured at $SCALE_CONNS connections. Expired rows counted before the server started, just before and just after the measured run (range counts on the \`expires_at\` indexes), and after it stopped."
+    echo "The big database (above), rotor-server with \`cleanup_interval = $SWEEP_INTERVAL\` (\`ROCKET_CLEANUP_INTERVAL\`; the sweeper deletes expired sessions with their tokens, then expired tokens, in batches of 100 (\`cleanup::BATCH\`), at most 500 batches per table per sweep, resting after each batch as long as it took when no refresh came meanwhile and nine times as long when one did (\`cleanup::BUSY_SHARE_PERCENT\`: 10 % of the time under load), starting at liftoff). Four runs, in this order: nothing expired (empty sweeps); then, after the backlog is inserted, the sweeper off (\`cleanup_interval = 0\`), the sweeper on, and the sweeper off again. Backlog: $EXPIRED_SESSIONS more users with one session and $((HISTORY + 1)) tokens each, all expired 30 days ago or more ($((EXPIRED_SESSIONS * (HISTORY + 2))) expired rows: sessions + tokens). The machine's quiet wait is before the server starts (the sweep starts with it); warm-up ${WARMUP} s, then ${DURATION} s measured at $SCALE_CONNS connections. Expired rows counted before the server started, just before and just after the measured run (range counts on the \`expires_at\` indexes), and after it stopped."
     echo
     echo "| database | run | expired sessions / tokens before start | at measured start | at measured end | swept during the measured run (sessions / tokens) | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before start |"
     echo "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     for b in $BACKENDS; do
-      for phase in base backlog; do
+      for phase in base off backlog after; do
         l=sweep-$b-$phase
         c0=${REC[count-$l-before]:-}; cs=${REC[$l-exp-start]:-}; ce=${REC[$l-exp-end]:-}
         ds=$(( $(kvn "$cs" expired_sessions) - $(kvn "$ce" expired_sessions) ))
         dt=$(( $(kvn "$cs" expired_tokens) - $(kvn "$ce" expired_tokens) ))
-        [ "$phase" = base ] && what="no backlog (reference)" || what="backlog being swept"
+        case $phase in
+          base) what="no backlog, empty sweeps" ;;
+          off) what="backlog, sweeper off (reference)" ;;
+          backlog) what="backlog being swept" ;;
+          *) what="what is left, sweeper off (reference)" ;;
+        esac
         r=$(row "$l"); r=${r% | *}
         printf '| %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s | %s |\n' "$(name_of "$b")" "$what" \
           "$(kv "$c0" expired_sessions)" "$(kv "$c0" expired_tokens)" "$(kv "$cs" expired_sessions)" "$(kv "$cs" expired_tokens)" \
@@ -391,19 +403,23 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
       done
     done
     echo
-    echo "Two references on the same database: the scale run above (sweeper idle: \`cleanup_interval\` at its default, one sweep at start, nothing expired) and the run with the sweeper every ${SWEEP_INTERVAL} s and nothing expired (what a sweep that finds nothing costs). The target is judged against the first; req/s is shown because with a fixed number of connections a stalled server can keep its p99 while its throughput collapses."
+    echo "The target is judged against the sweeper-off runs just before and just after the backlog run (their mean), on the same database with the same backlog: each run adds some 50,000 rotations to the history, and on SQLite the p99 grows with the history from run to run whatever the sweeper does. Also shown: against the scale run above (sweeper idle, nothing expired, earlier and with less history), and what empty sweeps cost against it. req/s is shown because with a fixed number of connections a stalled server can keep its p99 while its throughput collapses."
     echo
-    echo "| database | p99 backlog / sweeper idle | req/s backlog / sweeper idle | p99 empty sweeps / sweeper idle | req/s empty sweeps / sweeper idle | target: p99 raised by at most 20 % | expired rows left when the server stopped (sessions / tokens) |"
-    echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
+    echo "| database | p99 backlog / sweeper off (mean of before and after) | req/s backlog / sweeper off | p99 backlog / scale run | req/s backlog / scale run | p99 empty sweeps / scale run | target: p99 raised by at most 20 % | expired rows left when the server stopped (sessions / tokens) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    mean2() { awk -v a="$1" -v b="$2" 'BEGIN{ printf "%.3f", (a + b) / 2 }'; }
     for b in $BACKENDS; do
-      p99=$(ratio "$(field "sweep-$b-backlog" p99_ms)" "$(field "scale-$b-big" p99_ms)")
-      r=$(ratio "$(field "sweep-$b-backlog" rps)" "$(field "scale-$b-big" rps)")
+      off_p99=$(mean2 "$(field "sweep-$b-off" p99_ms)" "$(field "sweep-$b-after" p99_ms)")
+      off_r=$(mean2 "$(field "sweep-$b-off" rps)" "$(field "sweep-$b-after" rps)")
+      p99=$(ratio "$(field "sweep-$b-backlog" p99_ms)" "$off_p99")
+      r=$(ratio "$(field "sweep-$b-backlog" rps)" "$off_r")
+      p99s=$(ratio "$(field "sweep-$b-backlog" p99_ms)" "$(field "scale-$b-big" p99_ms)")
+      rs=$(ratio "$(field "sweep-$b-backlog" rps)" "$(field "scale-$b-big" rps)")
       p99e=$(ratio "$(field "sweep-$b-base" p99_ms)" "$(field "scale-$b-big" p99_ms)")
-      re=$(ratio "$(field "sweep-$b-base" rps)" "$(field "scale-$b-big" rps)")
       v=$(verdict "$p99" 1.20 0)
       [ "$(verdict "$r" 0.80 1)" = met ] || v="$v; req/s fell to ${r}x"
       ca=${REC[count-sweep-$b-backlog-after]:-}
-      printf '| %s | %s | %s | %s | %s | %s | %s / %s |\n' "$(name_of "$b")" "$p99" "$r" "$p99e" "$re" "$v" "$(kv "$ca" expired_sessions)" "$(kv "$ca" expired_tokens)"
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$(name_of "$b")" "$p99" "$r" "$p99s" "$rs" "$p99e" "$v" "$(kv "$ca" expired_sessions)" "$(kv "$ca" expired_tokens)"
     done
     echo
     echo "A backlog left at the measured end means the sweeper had work during the whole measured run; none left means part of the run measured an idle sweeper."
