@@ -11,11 +11,13 @@
 #    (`rotor-bench seed-rotor`, the login path), then HISTORY (3) refreshes each through
 #    `sessions::refresh`: HISTORY used tokens + 1 live per session, as the server writes them.
 #    These are the users wrk drives in every run below (wrk/refresh_chain.lua, chained
-#    rotation: each run continues the chains of the one before).
+#    rotation: each run continues the chains of the one before, except the 1M run, which
+#    continues them from where the 10k run started).
 # 2. Concurrency curve: one server, then for each of CONNS (1 16 64 256) a warm-up and a
 #    measured run with that many connections.
-# 3. Scale, 10k: a fresh server, warm-up, measured run at SCALE_CONNS (16).
-# 4. Bulk rows up to SESSIONS_BIG (1,000,000) sessions: SESSIONS_BIG - SESSIONS_SMALL more users,
+# 3. Scale, 10k: the database is copied first (the big one); then a fresh server, warm-up,
+#    measured run at SCALE_CONNS (16).
+# 4. On the copy, bulk rows up to SESSIONS_BIG (1,000,000) sessions: SESSIONS_BIG - SESSIONS_SMALL more users,
 #    each with one session holding HISTORY used tokens + 1 live, unexpired
 #    (`rotor-bench bulk-rotor ... live`: generate_series on PostgreSQL, a recursive CTE on
 #    SQLite, on tmpfs and copied back to disk); PostgreSQL: VACUUM ANALYZE, CHECKPOINT.
@@ -73,6 +75,9 @@ PEER_DB=${PEER_DB:-peer_scale}
 PG_URL="$PG_ADMIN_URL_BASE/$PG_DB?sslmode=disable"
 PEER_PG_URL=postgres://peer:peer@127.0.0.1:5432/$PEER_DB
 SQLITE_DB=$SCRATCH/rotor-scale.db
+# the big database: a copy of the small one taken before the small scale run (see use_big)
+PG_DB_BIG=${PG_DB}_big
+SQLITE_DB_BIG=$SCRATCH/rotor-scale-big.db
 SHM_DB=/dev/shm/rotor-scale-bulk-$$.db # the SQLite bulk insert's tmpfs copy
 T_START=$SECONDS
 
@@ -96,6 +101,7 @@ DO \$\$BEGIN
   END IF;
 END\$\$;
 DROP DATABASE IF EXISTS $PG_DB WITH (FORCE);
+DROP DATABASE IF EXISTS $PG_DB_BIG WITH (FORCE);
 CREATE DATABASE $PG_DB OWNER rotor;
 DROP DATABASE IF EXISTS $PEER_DB WITH (FORCE);
 CREATE DATABASE $PEER_DB OWNER peer;
@@ -221,6 +227,36 @@ bulk() {
   REC[bulk-$b-$mode]=$line
 }
 
+# copy_big BACKEND: the big database as a copy of this back end's database now (no server runs)
+copy_big() {
+  case $1 in
+    pg)
+      # a template must have no connection: the helper's may take a moment to end
+      local try
+      for try in 1 2 3 4 5; do
+        psql_admin <<SQL && return 0
+DROP DATABASE IF EXISTS $PG_DB_BIG WITH (FORCE);
+CREATE DATABASE $PG_DB_BIG TEMPLATE $PG_DB OWNER rotor;
+SQL
+        sleep 1
+      done
+      die "could not copy $PG_DB to $PG_DB_BIG"
+      ;;
+    sqlite)
+      rm -f "$SQLITE_DB_BIG" "$SQLITE_DB_BIG"-wal "$SQLITE_DB_BIG"-shm
+      cp "$SQLITE_DB" "$SQLITE_DB_BIG"
+      [ ! -s "$SQLITE_DB-wal" ] || cp "$SQLITE_DB-wal" "$SQLITE_DB_BIG-wal"
+      ;;
+  esac
+}
+# use_big BACKEND: every later step of this back end works on the big database
+use_big() {
+  case $1 in
+    pg) PG_DB=$PG_DB_BIG PG_URL="$PG_ADMIN_URL_BASE/$PG_DB_BIG?sslmode=disable" ;;
+    sqlite) SQLITE_DB=$SQLITE_DB_BIG ;;
+  esac
+}
+
 # ------------------------------------------------------------------ rotor-server, per back end
 for b in $BACKENDS; do
   CUR_BACKEND=$b
@@ -250,7 +286,14 @@ for b in $BACKENDS; do
   if has "$PARTS" scale; then
     counted "$b" "count-$b-small"
     REC[size-$b-small]=$(db_size "$b")
+    # The big run starts where the small one starts: from a copy of this database and the
+    # same chains, so the two differ only in the bulk rows, not in the history the small run
+    # adds (on SQLite the p99 grows with it from run to run: 1.24x between two 10k runs).
+    copy_big "$b"
+    small_start=$CUR
     scale_run "$b" "scale-$b-small"
+    use_big "$b"
+    CUR=$small_start
     t0=$SECONDS
     bulk "$b" $((SESSIONS_BIG - SESSIONS_SMALL)) live L
     REC[bulk-$b-live-s]=$((SECONDS - t0))
@@ -352,7 +395,7 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
   if has "$PARTS" scale; then
     echo "## Scale: $SMALL_L vs $BIG_L sessions"
     echo
-    echo "The big database is the small one plus $((SESSIONS_BIG - SESSIONS_SMALL)) bulk users, each with one session holding $HISTORY used tokens + 1 live (\`rotor-bench bulk-rotor\`: the server's columns and constraints, chained \`successor_jti\`, time-ordered ids as the server makes them (UUIDv7 of each row's creation time: the bulk sessions started over the 4 days before the driven users' logins, so the driven users' rows are the newest), inserted in id order, fingerprints of tokens nobody holds; PostgreSQL: \`generate_series\` in two sessions, then \`VACUUM ANALYZE\` and \`CHECKPOINT\`; SQLite: one transaction on tmpfs, copied to disk). Both databases fit in the page cache (24 GiB machine): this measures index depth and buffer-cache misses, not disk reads."
+    echo "The big database is a copy of the small one taken just before the small run (so both runs start from the same rows and drive the same chains from the same tokens: the small run's own rotations are not in it) plus $((SESSIONS_BIG - SESSIONS_SMALL)) bulk users, each with one session holding $HISTORY used tokens + 1 live (\`rotor-bench bulk-rotor\`: the server's columns and constraints, chained \`successor_jti\`, time-ordered ids as the server makes them (UUIDv7 of each row's creation time: the bulk sessions started over the 4 days before the driven users' logins, so the driven users' rows are the newest), inserted in id order, fingerprints of tokens nobody holds; PostgreSQL: \`generate_series\` in two sessions, then \`VACUUM ANALYZE\` and \`CHECKPOINT\`; SQLite: one transaction on tmpfs, copied to disk). Both databases fit in the page cache (24 GiB machine): this measures index depth and buffer-cache misses, not disk reads."
     echo "$SCALE_CONNS connections, wrk -t$(( SCALE_CONNS < THREADS ? SCALE_CONNS : THREADS )), ${DURATION} s; on PostgreSQL each scale run starts right after a \`CHECKPOINT\`, and the WAL columns are the cluster's \`pg_stat_wal\` over the run and the 2 s quiet wait before it (a full-page image is written at the first change of a page after a checkpoint: the more distinct pages a run touches, the more images)."
     echo
     echo "| database | sessions | rows: users / sessions / refresh tokens | database size | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before | WAL KiB / request | full-page images / request |"
