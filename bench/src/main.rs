@@ -205,6 +205,7 @@ fn forge_rotor() -> Res<()> {
         jti: &jti,
         iat: now,
         refresh_exp: now.saturating_add(forged_cfg.refresh_token_expiry.0),
+        auth_time: Some(now),
     };
     let pair = tokens::sign_pair(&forged_cfg, &keys, &issue).map_err(|e| e.to_string())?;
     println!("{}", pair.refresh);

@@ -115,6 +115,8 @@ pub async fn start(
         jti: &jti,
         iat: now,
         refresh_exp: refresh_exp(cfg, now, now),
+        // `create_session` records `now` as the session's `created_at`.
+        auth_time: Some(now),
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
     store::create_session(db.pool(), &token_row(&issue, &pair.refresh), seen)
@@ -229,12 +231,20 @@ impl Refreshed {
 
 /// Exchanges a refresh token for a new pair.
 ///
-/// 1. Verify the token (signature, `iss`, `exp`), then load its row by `jti` joined with its user
-///    (the user must still exist), in one statement with the other look-ups waiting
-///    ([`store::lookup`]), and compare the stored SHA-256 fingerprint in constant time.
-/// 2. Sign the successor, then record it with one compare-and-set, committed with the other
+/// 1. Verify the token (signature, `iss`, `exp`). If it carries its session's start
+///    (`auth_time`, [`Issue::auth_time`]), sign the successor at once and rotate: the
+///    compare-and-set changes the token's row only if it is unused, of this user, with this
+///    token's SHA-256 fingerprint, in an active session with this start, so it checks all that
+///    step 2 checks, in the same statement. One statement per refresh, committed with the other
+///    rotations waiting ([`store::group`]). If it rotates nothing, go on with step 2, which
+///    finds out why.
+/// 2. Load the row by `jti` joined with its user (the user must still exist), in one statement
+///    with the other look-ups waiting ([`store::lookup`]), and compare the stored SHA-256
+///    fingerprint in constant time; a token without `auth_time` (signed before the claim)
+///    starts here.
+/// 3. Sign the successor, then record it with one compare-and-set, committed with the other
 ///    rotations waiting ([`store::group`]; the commit of [`store::rotate`]).
-/// 3. A request that loses the compare-and-set presented a token that is already used. Within
+/// 4. A request that loses the compare-and-set presented a token that is already used. Within
 ///    the grace window, while the successor is unused and the session active, it gets the same
 ///    successor pair, re-signed from the stored row (HS256 is deterministic). After the grace
 ///    window and within `refresh_retry_window`, the same holds once per session per refresh
@@ -254,6 +264,19 @@ pub async fn refresh(
 ) -> Result<(Pair, Refreshed), SessionError> {
     // The signature is checked before a connection is taken: a forged token costs no look-up.
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
+    if let Some(started) = claims.auth_time {
+        let exp = refresh_exp(cfg, started, now);
+        if exp > now {
+            let fingerprint = tokens::fingerprint(token).as_bytes().to_vec();
+            let (pair, job) = successor(cfg, keys, &claims, started, exp, now, seen, fingerprint)?;
+            let rotation = db.group().rotate(job).await.map_err(db_err("refresh"))?;
+            if rotation == Rotation::Rotated {
+                return Ok((pair, Refreshed::Rotated));
+            }
+            // Nothing was changed: used already, an ended session, or a row that does not
+            // match. Step 2 tells which.
+        }
+    }
     // The look-up in the next batch of look-ups, the rotation in the next group commit.
     let (row, started) = stored_row(db, &claims, token).await?;
     let pool = db.pool();
@@ -269,22 +292,16 @@ pub async fn refresh(
         }));
         return Err(SessionError::Used);
     }
-    let jti = tokens::new_id();
-    let issue = Issue {
-        sub: &claims.sub,
-        sid: &claims.sid,
-        jti: &jti,
-        iat: now,
-        refresh_exp: exp,
-    };
-    let pair = tokens::sign_pair(cfg, keys, &issue)?;
-    let successor = token_row(&issue, &pair.refresh);
-    let job = store::group::Job {
-        old_jti: row.jti.clone(),
-        successor,
-        now: secs(now),
-        seen: seen.clone(),
-    };
+    let (pair, job) = successor(
+        cfg,
+        keys,
+        &claims,
+        unsigned(started),
+        exp,
+        now,
+        seen,
+        row.fingerprint,
+    )?;
     let rotation = db.group().rotate(job).await.map_err(db_err("refresh"))?;
     match rotation {
         Rotation::Rotated => Ok((pair, Refreshed::Rotated)),
@@ -295,8 +312,42 @@ pub async fn refresh(
             );
             Err(SessionError::Used)
         }
-        Rotation::AlreadyUsed => replayed(db, cfg, keys, &claims, now).await,
+        Rotation::AlreadyUsed => replayed(db, cfg, keys, &claims, unsigned(started), now).await,
     }
+}
+
+/// The successor pair of the verified token `claims` (whose fingerprint is `old_fingerprint`)
+/// in its session started at `started`, expiring at `exp`, and the rotation job that records it.
+#[allow(clippy::too_many_arguments)]
+fn successor(
+    cfg: &Config,
+    keys: &Keys,
+    claims: &TokenClaims,
+    started: u64,
+    exp: u64,
+    now: u64,
+    seen: &Seen,
+    old_fingerprint: Vec<u8>,
+) -> Result<(Pair, store::group::Job), SessionError> {
+    let jti = tokens::new_id();
+    let issue = Issue {
+        sub: &claims.sub,
+        sid: &claims.sid,
+        jti: &jti,
+        iat: now,
+        refresh_exp: exp,
+        auth_time: Some(started),
+    };
+    let pair = tokens::sign_pair(cfg, keys, &issue)?;
+    let job = store::group::Job {
+        old_jti: claims.jti.clone(),
+        successor: token_row(&issue, &pair.refresh),
+        now: secs(now),
+        seen: seen.clone(),
+        old_fingerprint,
+        session_created_at: secs(started),
+    };
+    Ok((pair, job))
 }
 
 /// The presented token was already exchanged: grace answer or reuse.
@@ -305,6 +356,7 @@ async fn replayed(
     cfg: &Config,
     keys: &Keys,
     claims: &TokenClaims,
+    started: u64,
     now: u64,
 ) -> Result<(Pair, Refreshed), SessionError> {
     let pool = db.pool();
@@ -328,7 +380,7 @@ async fn replayed(
     let grace = cfg.refresh_grace.0;
     let since_use = now.saturating_sub(unsigned(used_at));
     if grace > 0 && since_use <= grace {
-        if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
+        if let Some(pair) = grace_pair(db, cfg, keys, &row, started).await? {
             log::info!(
                 "rotor: refresh token replayed within the grace window: same successor returned (session {})",
                 row.session_id
@@ -338,7 +390,7 @@ async fn replayed(
     }
     let retry = cfg.refresh_retry_window.0;
     if retry > 0 && since_use <= retry {
-        if let Some(pair) = grace_pair(db, cfg, keys, &row).await? {
+        if let Some(pair) = grace_pair(db, cfg, keys, &row, started).await? {
             // One late replay per refresh lifetime: a thief and the user who both hold one
             // chain cannot keep trading late replays; the second one within a lifetime is reuse.
             let since = secs(now.saturating_sub(cfg.refresh_token_expiry.0));
@@ -383,14 +435,17 @@ async fn reuse(db: &DbPool, row: &TokenRow, used_at: i64, now: u64) -> Result<()
     Ok(())
 }
 
-/// The successor pair of `row`, re-signed from its stored claims, if the grace window applies:
-/// the successor exists, is neither used nor revoked, its session is active, and the re-signed
-/// token matches its stored fingerprint (it does unless the signing secret changed meanwhile).
+/// The successor pair of `row`, re-signed from its stored claims and its session's start
+/// (`started`), if the grace window applies: the successor exists, is neither used nor revoked,
+/// its session is active, and the re-signed token matches its stored fingerprint (it does
+/// unless the signing secret changed meanwhile). A successor signed before `auth_time` existed
+/// is re-signed without it.
 async fn grace_pair(
     db: &DbPool,
     cfg: &Config,
     keys: &Keys,
     row: &TokenRow,
+    started: u64,
 ) -> Result<Option<Pair>, SessionError> {
     let pool = db.pool();
     let Some(next_jti) = &row.successor_jti else {
@@ -412,26 +467,30 @@ async fn grace_pair(
     if !active {
         return Ok(None);
     }
-    let pair = tokens::sign_pair(
-        cfg,
-        keys,
-        &Issue {
-            sub: &next.user_id,
-            sid: &next.session_id,
-            jti: &next.jti,
-            iat: unsigned(next.issued_at),
-            refresh_exp: unsigned(next.expires_at),
-        },
-    )?;
-    let same = tokens::stored_fingerprint(&next.fingerprint)
-        .is_some_and(|fp| fp == tokens::fingerprint(&pair.refresh));
-    if !same {
-        log::warn!(
-            "rotor: grace re-signing did not reproduce the stored successor (signing secret changed?); treating as reuse"
-        );
+    let Some(stored) = tokens::stored_fingerprint(&next.fingerprint) else {
         return Ok(None);
+    };
+    for auth_time in [Some(started), None] {
+        let pair = tokens::sign_pair(
+            cfg,
+            keys,
+            &Issue {
+                sub: &next.user_id,
+                sid: &next.session_id,
+                jti: &next.jti,
+                iat: unsigned(next.issued_at),
+                refresh_exp: unsigned(next.expires_at),
+                auth_time,
+            },
+        )?;
+        if stored == tokens::fingerprint(&pair.refresh) {
+            return Ok(Some(pair));
+        }
     }
-    Ok(Some(pair))
+    log::warn!(
+        "rotor: grace re-signing did not reproduce the stored successor (signing secret changed?); treating as reuse"
+    );
+    Ok(None)
 }
 
 /// Ends one session.

@@ -463,15 +463,16 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
         .await
 }
 
-/// Exchanges `old_jti` for `successor`, exactly once.
+/// Exchanges the job's old token for its successor, exactly once.
 ///
 /// The lock is taken first: on PostgreSQL the session row's, which serialises every rotation
 /// and revocation of one family on that row in the same order, so they cannot deadlock and a
 /// revocation cannot miss a successor committed concurrently; on SQLite the database's write
 /// lock. Then one compare-and-set marks the old token used and names its successor:
-/// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL`. However many requests
-/// race, the database lets exactly one of them change the row; only that one inserts the
-/// successor row and extends the session.
+/// `UPDATE ... WHERE jti = $ AND used_at IS NULL AND revoked_at IS NULL`, which also re-checks
+/// the row's user and fingerprint and the session's start against the job's. However many
+/// requests race, the database lets exactly one of them change the row; only that one inserts
+/// the successor row and extends the session.
 ///
 /// - SQLite: one `BEGIN IMMEDIATE` transaction with the compare-and-set, the insert and the
 ///   touch, sent to the connection as one batch ([`group::batch_sql`]); the service commits
@@ -485,20 +486,8 @@ pub async fn session(pool: &AnyPool, id: &str) -> Result<Option<SessionRow>, sql
 /// # Errors
 /// Driver errors; nothing is recorded (the transaction is rolled back, or the single statement
 /// did not commit).
-pub async fn rotate(
-    conn: &mut AnyConnection,
-    old_jti: &str,
-    successor: &TokenRow,
-    now: i64,
-    seen: &Seen,
-) -> Result<Rotation, sqlx::Error> {
-    let job = group::Job {
-        old_jti: old_jti.to_owned(),
-        successor: successor.clone(),
-        now,
-        seen: seen.clone(),
-    };
-    let outcomes = group::commit_on(conn, std::slice::from_ref(&job)).await?;
+pub async fn rotate(conn: &mut AnyConnection, job: &group::Job) -> Result<Rotation, sqlx::Error> {
+    let outcomes = group::commit_on(conn, std::slice::from_ref(job)).await?;
     Ok(outcomes
         .first()
         .copied()
@@ -510,7 +499,8 @@ pub async fn rotate(
 /// - `s` locks the session row if it is active. A concurrent rotation or revocation of the same
 ///   family holds that lock until it commits; PostgreSQL then re-checks `revoked_at IS NULL`
 ///   on the newest row version (EvalPlanQual), so a revoked session gives no row.
-/// - `t` is the compare-and-set. `EXISTS (SELECT 1 FROM s)` is uncorrelated: PostgreSQL runs it
+/// - `t` is the compare-and-set, of the token with this user and fingerprint in a session with
+///   this start. `EXISTS (SELECT 1 FROM s …)` is uncorrelated: PostgreSQL runs it
 ///   first, as a one-time filter, so the token row is never locked before the session row (the
 ///   lock order of the transaction version, and of the revocations). The statement's snapshot
 ///   predates the wait for the session lock, so the token row may look unused in it; but an
@@ -522,11 +512,12 @@ pub async fn rotate(
 ///   rotated. Data-modifying sub-statements always run to completion, read or not.
 pub const ROTATE_POSTGRES: &str = "\
 WITH s AS (\
-  SELECT id FROM sessions WHERE id = $3 AND revoked_at IS NULL FOR UPDATE\
+  SELECT id, created_at FROM sessions WHERE id = $3 AND revoked_at IS NULL FOR UPDATE\
 ), t AS (\
   UPDATE refresh_tokens SET used_at = $1, successor_jti = $4 \
-  WHERE jti = $5 AND session_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
-  AND EXISTS (SELECT 1 FROM s) \
+  WHERE jti = $5 AND session_id = $3 AND user_id = $6 AND fingerprint = $11 \
+  AND used_at IS NULL AND revoked_at IS NULL \
+  AND EXISTS (SELECT 1 FROM s WHERE created_at = $12) \
   RETURNING jti\
 ), i AS (\
   INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \

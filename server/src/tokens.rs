@@ -107,6 +107,9 @@ struct OutClaims<'a> {
     /// §3.12), so an access token never passes as a refresh token or the reverse, even under
     /// one secret.
     token_use: &'a str,
+    /// Refresh tokens only: see [`Issue::auth_time`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +118,8 @@ struct SessionClaim<'a> {
     /// Absent in tokens issued before the claim existed: accepted, since their rings are
     /// disjoint (see [`crate::keys::Keys::from_config`]).
     token_use: Option<&'a str>,
+    /// Absent in access tokens and in refresh tokens issued before the claim existed.
+    auth_time: Option<u64>,
 }
 
 impl TokenKind {
@@ -150,6 +155,8 @@ pub struct TokenClaims {
     pub iat: u64,
     /// Expiry.
     pub exp: u64,
+    /// The session's start, in a refresh token that carries it ([`Issue::auth_time`]).
+    pub auth_time: Option<u64>,
 }
 
 /// What is signed for one issuance; the same inputs always give the same pair (HS256 is
@@ -166,6 +173,15 @@ pub struct Issue<'a> {
     pub iat: u64,
     /// Refresh-token expiry; the access token expires `access_token_expiry` after `iat`.
     pub refresh_exp: u64,
+    /// The session's start (Unix seconds, its `created_at`), signed into the refresh token as
+    /// `auth_time`: "time when the End-User authentication occurred" (OpenID Connect Core 1.0
+    /// §2, "ID Token"; a claim name in IANA's JSON Web Token Claims registry, RFC 7519 §4.2).
+    /// A refresh needs it before it can sign the successor, whose `exp` is capped at the start
+    /// plus `session_max_lifetime`: carried in the token, the refresh can sign first and then
+    /// look up and rotate in one statement (see `sessions::refresh`). The rotation re-checks it
+    /// against the session row, so a wrong value rotates nothing. `None` signs a token without
+    /// it, as this service did before the claim existed.
+    pub auth_time: Option<u64>,
 }
 
 fn sign_one(ring: &KeyRing<MAX_KEYS>, claims: &OutClaims<'_>) -> Result<String, TokenError> {
@@ -193,10 +209,12 @@ pub fn sign_pair(cfg: &Config, keys: &Keys, issue: &Issue<'_>) -> Result<Pair, T
         iat: issue.iat,
         exp: issue.iat.saturating_add(cfg.access_token_expiry.0),
         token_use: TokenKind::Access.token_use(),
+        auth_time: None,
     };
     let refresh = OutClaims {
         exp: issue.refresh_exp,
         token_use: TokenKind::Refresh.token_use(),
+        auth_time: issue.auth_time,
         ..access
     };
     Ok(Pair {
@@ -254,6 +272,7 @@ fn check(
             jti: jti.to_owned(),
             iat,
             exp,
+            auth_time: v.custom.auth_time,
         }),
         _ => {
             log::info!("rotor: {what} token refused: missing_claim");
@@ -348,6 +367,7 @@ mod tests {
             jti: "j1",
             iat: 1_000,
             refresh_exp: 2_000,
+            auth_time: Some(900),
         };
         let pair = sign_pair(&cfg, &shared, &issue).unwrap();
         assert_eq!(
@@ -371,13 +391,30 @@ mod tests {
             jti: "j1",
             iat: 1_000,
             refresh_exp: 2_000,
+            auth_time: Some(900),
         };
         let a = sign_pair(&cfg, &keys, &issue).unwrap();
         assert_eq!(a, sign_pair(&cfg, &keys, &issue).unwrap());
         let r = verify_refresh(&cfg, &keys, &a.refresh, 1_500).unwrap();
         assert_eq!((r.sub.as_str(), r.sid.as_str(), r.exp), ("u1", "s1", 2_000));
+        assert_eq!(r.auth_time, Some(900));
         let acc = verify_access(&cfg, &keys, &a.access, 1_500).unwrap();
-        assert_eq!(acc.exp, 1_000 + 900);
+        assert_eq!((acc.exp, acc.auth_time), (1_000 + 900, None));
+        // A refresh token signed without `auth_time` (as before the claim) is still verified,
+        // and differs from one with it.
+        let legacy = sign_pair(
+            &cfg,
+            &keys,
+            &Issue {
+                auth_time: None,
+                ..issue
+            },
+        )
+        .unwrap();
+        assert_ne!(legacy.refresh, a.refresh);
+        assert_eq!(legacy.access, a.access);
+        let r = verify_refresh(&cfg, &keys, &legacy.refresh, 1_500).unwrap();
+        assert_eq!((r.jti.as_str(), r.auth_time), ("j1", None));
         assert_eq!(
             verify_access(&cfg, &keys, &a.refresh, 1_500),
             Err(TokenError::Invalid(TokenKind::Access))

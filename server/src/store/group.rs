@@ -44,6 +44,16 @@ pub struct Job {
     pub now: i64,
     /// Where the request came from.
     pub seen: Seen,
+    /// The SHA-256 fingerprint of the presented token: the compare-and-set changes its row only
+    /// if the stored one is the same, so a refresh that has not looked its row up yet (the
+    /// common case, see `sessions::refresh`) rotates only the exact token that row was written
+    /// for. The token's signature was checked first (in constant time, by `rotor-core`); this
+    /// compares two digests of it, which reveals nothing about a secret.
+    pub old_fingerprint: Vec<u8>,
+    /// The session's start as the presented token states it (`auth_time`): the successor's
+    /// `exp` was capped from it, so the compare-and-set changes nothing unless the session row
+    /// agrees.
+    pub session_created_at: i64,
 }
 
 /// The handle of the committer task (in [`crate::db::DbPool`]).
@@ -191,7 +201,9 @@ fn bind_jobs<'q, O>(
             .bind(&j.successor.fingerprint)
             .bind(j.successor.issued_at)
             .bind(&j.seen.ip)
-            .bind(&j.seen.user_agent);
+            .bind(&j.seen.user_agent)
+            .bind(&j.old_fingerprint)
+            .bind(j.session_created_at);
     }
     query
 }
@@ -269,12 +281,13 @@ fn outcome((active, won): (i64, i64)) -> Rotation {
 
 /// Parameters per job, in the order of [`super::ROTATE_POSTGRES`]: now, the successor's
 /// `expires_at`, session id, successor `jti`, old `jti`, user id, fingerprint, `issued_at`, IP,
-/// user agent.
-const PARAMS: usize = 10;
+/// user agent, the old token's fingerprint, the session's start.
+const PARAMS: usize = 12;
 
 /// One rotation of the batch, its parameters numbered from `$(o+1)`:
 ///
-/// - the compare-and-set marks the old token used only if it is unused and its session active;
+/// - the compare-and-set marks the old token used only if it is unused, of this user, with this
+///   fingerprint, and its session active with this start;
 /// - the successor is inserted only if the compare-and-set changed a row, and the session is
 ///   touched only if that insert did (`changes()`: the rows of the statement just before);
 /// - one row: `(active, won)`, where `won` is the touch's `changes()`, 1 exactly when this
@@ -284,10 +297,13 @@ fn rotation_sql(o: usize) -> String {
     let p = |n: usize| format!("${}", o + n);
     let (now, exp, sid, new, old) = (p(1), p(2), p(3), p(4), p(5));
     let (user, fp, iat, ip, ua) = (p(6), p(7), p(8), p(9), p(10));
+    let (old_fp, started) = (p(11), p(12));
     format!(
         "UPDATE refresh_tokens SET used_at = {now}, successor_jti = {new} \
-         WHERE jti = {old} AND session_id = {sid} AND used_at IS NULL AND revoked_at IS NULL \
-         AND EXISTS (SELECT 1 FROM sessions WHERE id = {sid} AND revoked_at IS NULL); \
+         WHERE jti = {old} AND session_id = {sid} AND user_id = {user} \
+         AND fingerprint = {old_fp} AND used_at IS NULL AND revoked_at IS NULL \
+         AND EXISTS (SELECT 1 FROM sessions WHERE id = {sid} AND revoked_at IS NULL \
+         AND created_at = {started}); \
          INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
          SELECT {new}, {sid}, {user}, {fp}, {iat}, {exp} WHERE changes() = 1; \
          UPDATE sessions SET last_used_at = {now}, expires_at = {exp}, last_ip = {ip}, \
@@ -323,8 +339,8 @@ pub fn batch_sql(n: usize) -> Option<&'static str> {
 ///   common sessions in the same order. Each token row is locked only after its session row
 ///   (`t` updates a token only if its session is in `s`): the lock order of one rotation and
 ///   of the revocations, family by family.
-/// - `t` is the compare-and-set of every job whose session is active, re-checked on the newest
-///   row version as in the one-job statement. Two jobs with the same token join the same row,
+/// - `t` is the compare-and-set of every job whose session is active with the job's start,
+///   re-checked on the newest row version as in the one-job statement. Two jobs with the same token join the same row,
 ///   which PostgreSQL updates once: one of them wins, the other reads as already used.
 /// - `i` inserts, and `u` touches the session of, exactly the jobs `t` returned. A session
 ///   has one live token, so at most one job per session wins, and `u` updates each session
@@ -342,7 +358,7 @@ pub fn postgres_batch_sql(n: usize) -> Option<&'static str> {
             .map(|k| {
                 let p = |i: usize| format!("${}", k * PARAMS + i);
                 format!(
-                    "({k}::int8, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    "({k}::int8, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                     p(5),
                     p(4),
                     p(3),
@@ -352,17 +368,21 @@ pub fn postgres_batch_sql(n: usize) -> Option<&'static str> {
                     p(2),
                     p(9),
                     p(10),
-                    p(1)
+                    p(1),
+                    p(11),
+                    p(12)
                 )
             })
             .collect();
         format!(
-            "WITH j (k, old, new, sid, usr, fp, iat, exp, ip, ua, now) AS (VALUES {}), \
-             s AS (SELECT id FROM sessions WHERE id IN (SELECT sid FROM j) \
+            "WITH j (k, old, new, sid, usr, fp, iat, exp, ip, ua, now, ofp, started) \
+               AS (VALUES {}), \
+             s AS (SELECT id, created_at FROM sessions WHERE id IN (SELECT sid FROM j) \
                AND revoked_at IS NULL ORDER BY id FOR UPDATE), \
              t AS (UPDATE refresh_tokens r SET used_at = j.now, successor_jti = j.new FROM j \
-               WHERE r.jti = j.old AND r.session_id = j.sid AND r.used_at IS NULL \
-               AND r.revoked_at IS NULL AND j.sid IN (SELECT id FROM s) RETURNING j.new), \
+               WHERE r.jti = j.old AND r.session_id = j.sid AND r.user_id = j.usr \
+               AND r.fingerprint = j.ofp AND r.used_at IS NULL AND r.revoked_at IS NULL \
+               AND (j.sid, j.started) IN (SELECT id, created_at FROM s) RETURNING j.new), \
              i AS (INSERT INTO refresh_tokens \
                (jti, session_id, user_id, fingerprint, issued_at, expires_at) \
                SELECT j.new, j.sid, j.usr, j.fp, j.iat, j.exp FROM j \
@@ -392,8 +412,8 @@ mod tests {
         assert!(two.ends_with("COMMIT;"));
         assert_eq!(two.matches("COMMIT").count(), 1);
         assert_eq!(two.matches(" SELECT (SELECT count(*)").count(), 2);
-        // The second rotation's parameters run from $11 to $20.
-        assert!(two.contains("$20") && !two.contains("$21"));
+        // The second rotation's parameters run from $13 to $24.
+        assert!(two.contains("$24") && !two.contains("$25"));
         assert!(batch_sql(MAX_BATCH)
             .unwrap()
             .contains(&format!("${}", MAX_BATCH * PARAMS)));

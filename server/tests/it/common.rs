@@ -182,10 +182,19 @@ pub async fn token_rows(client: &Client, sid: &str) -> i64 {
 
 /// The `sid` claim of a token (read without verification: test use only).
 pub fn sid_of(token: &str) -> String {
+    claim_of(token, "sid")
+}
+
+/// The `jti` claim of a token (unverified).
+pub fn jti_of(token: &str) -> String {
+    claim_of(token, "jti")
+}
+
+fn claim_of(token: &str, name: &str) -> String {
     let mut scratch = vec![0u8; rotor_core::scratch_len(token.len())];
     let u = rotor_core::inspect(token, &mut scratch).expect("token");
     let v: Value = serde_json::from_str(u.payload).expect("payload");
-    v["sid"].as_str().expect("sid").to_owned()
+    v[name].as_str().expect(name).to_owned()
 }
 
 /// Runs each listed test on SQLite and on PostgreSQL: `mod sqlite { fn name }`, `mod postgres { fn name }`.

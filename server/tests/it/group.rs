@@ -43,7 +43,7 @@ async fn concurrent_refreshes_share_commits_and_rotate_once(db: &TestDb) {
     let state = client.rocket().state::<rotor_server::db::Db>().unwrap();
     let group = state.group();
     let (batches0, rotations0) = group.stats();
-    let (lookup_batches0, lookups0) = state.lookups().stats();
+    let (_, lookups0) = state.lookups().stats();
     // Every session refreshed at once, and the first ten twice (with the grace window off,
     // the second of each pair is reuse).
     let barrier = Arc::new(tokio::sync::Barrier::new(SESSIONS + 10));
@@ -70,21 +70,43 @@ async fn concurrent_refreshes_share_commits_and_rotate_once(db: &TestDb) {
     let (batches, rotations) = group.stats();
     let (batches, rotations) = (batches - batches0, rotations - rotations0);
     eprintln!("group commit: {rotations} rotations in {batches} transactions");
+    // Every refresh reached the committer; each of the ten that lost its twin's race then
+    // looked its token up and reached it again (`sessions::refresh`, step 2).
     assert_eq!(
         rotations,
-        (SESSIONS + 10) as u64,
+        (SESSIONS + 20) as u64,
         "every refresh reached the committer"
     );
     assert!(
         batches < rotations,
         "some transactions held several rotations"
     );
-    // Their look-ups were batched too (`store::lookup`), and every one of them answered: the
-    // winners found their rows, and the twins found theirs used.
+    let (_, lookups) = state.lookups().stats();
+    assert_eq!(lookups - lookups0, 10, "the ten that lost looked up");
+    // Look-ups asked at once are batched too (`store::lookup`), and every one is answered with
+    // its own row: all the presented tokens, now used.
+    let (lookup_batches0, lookups0) = state.lookups().stats();
+    let jtis: Vec<String> = tokens.iter().map(|t| jti_of(t)).collect();
+    let asked: Vec<_> = jtis
+        .iter()
+        .map(|jti| {
+            let (lookups, jti) = (state.lookups().clone(), jti.clone());
+            tokio::spawn(async move { lookups.find(&jti).await })
+        })
+        .collect();
+    let mut found = Vec::new();
+    for a in asked {
+        found.push(a.await.unwrap());
+    }
+    for (jti, row) in jtis.iter().zip(found) {
+        let row = row.unwrap().expect("a presented token's row");
+        assert_eq!(&row.token.jti, jti);
+        assert!(row.token.used_at.is_some(), "{jti} used");
+    }
     let (lookup_batches, lookups) = state.lookups().stats();
     let (lookup_batches, lookups) = (lookup_batches - lookup_batches0, lookups - lookups0);
     eprintln!("batched look-ups: {lookups} tokens in {lookup_batches} statements");
-    assert_eq!(lookups, (SESSIONS + 10) as u64, "every refresh looked up");
+    assert_eq!(lookups, SESSIONS as u64);
     assert!(
         lookup_batches < lookups,
         "some statements looked up several tokens"
@@ -116,14 +138,17 @@ async fn a_failing_rotation_fails_alone(db: &TestDb) {
         let _ = login_new(&client).await;
     }
     let state = client.rocket().state::<rotor_server::db::Db>().unwrap();
-    let live: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT jti, session_id, user_id FROM refresh_tokens WHERE used_at IS NULL ORDER BY jti",
+    type Live = (String, String, String, Vec<u8>, i64);
+    let live: Vec<Live> = sqlx::query_as(
+        "SELECT t.jti, t.session_id, t.user_id, t.fingerprint, s.created_at \
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+         WHERE t.used_at IS NULL ORDER BY t.jti",
     )
     .fetch_all(state.pool())
     .await
     .unwrap();
     assert_eq!(live.len(), 3);
-    let job = |(jti, sid, user): &(String, String, String), successor: &str, fp: u8| Job {
+    let job = |(jti, sid, user, old_fp, started): &Live, successor: &str, fp: u8| Job {
         old_jti: jti.clone(),
         successor: TokenRow {
             jti: successor.to_owned(),
@@ -138,6 +163,8 @@ async fn a_failing_rotation_fails_alone(db: &TestDb) {
         },
         now: 2,
         seen: Seen::default(),
+        old_fingerprint: old_fp.clone(),
+        session_created_at: *started,
     };
     // The middle one names as its successor a jti that exists already (the third session's
     // live token): its insert breaks the primary key, and so the batch.

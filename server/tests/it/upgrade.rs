@@ -49,6 +49,8 @@ async fn an_existing_session_survives_the_upgrade(db: &TestDb) {
             jti,
             iat: now,
             refresh_exp: now + 3600,
+            // The first release signed no `auth_time`.
+            auth_time: None,
         },
     )
     .unwrap();
