@@ -1,6 +1,9 @@
 //! Grouped look-ups of presented refresh tokens.
 //!
-//! Every refresh reads its token's row before it rotates it. One task takes every look-up
+//! A refresh reads its token's row when its one-statement rotation changed nothing (a token
+//! used already, an ended session: the row tells which), when the token carries no `auth_time`
+//! (signed before the claim existed), and to log out by refresh token (`sessions::refresh`,
+//! `sessions::owner_of`). One task takes every look-up
 //! waiting (at most [`MAX_BATCH`]) and reads their rows in one statement (`WHERE t.jti IN (…)`,
 //! [`lookup_sql`]), as [`super::group`] does for the rotations that follow. On PostgreSQL a
 //! statement's fixed cost (its round trip, the backend's wake-up, executor start-up, the ping
