@@ -40,18 +40,20 @@ pub const DEFAULT_POSTGRES_CONNECTIONS: u64 = 16;
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 
 /// Default SQLite automatic checkpoint size (`databases.rotor.sqlite_wal_autocheckpoint`), in
-/// WAL pages (4 KiB): about 16 MiB of WAL.
+/// WAL pages (4 KiB): about 4 MiB of WAL, SQLite's own default.
 ///
 /// The commit that takes the WAL past this size copies its pages into the database file and
 /// flushes it, on the writer connection, holding the one writer while it does
-/// (<https://www.sqlite.org/wal.html#automatic_checkpoint>). Under refresh load a larger WAL
-/// means fewer checkpoints, each copying the same hot pages once instead of again and again:
-/// 4000 pages gave 1.15 to 1.2 times the refreshes per second of SQLite's default 1000 on
-/// 2 cores, in interleaved A/B runs (10000 and 20000 gave no more). The checkpoints themselves
-/// were not counted. It does not change what a commit guarantees: with
-/// `synchronous = FULL` each commit is in the flushed WAL before it returns; a larger WAL only
-/// takes longer to read again when the database is opened after a crash.
-pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 4_000;
+/// (<https://www.sqlite.org/wal.html#automatic_checkpoint>): every refresh waiting meanwhile
+/// waits for the checkpoint, and those waits are SQLite's refresh tail. A larger WAL means
+/// fewer, longer checkpoints. With one statement per refresh and time-ordered ids, 4000 pages
+/// gave 1.02 to 1.09 times the refreshes per second of 1000 but twice the p99 (11.6 to 12.2 ms
+/// against 6.4 to 6.9 ms at 10,000 and at 1,000,000 sessions, two interleaved rounds of
+/// `bench/scale.sh`); before those changes it had given 1.15 to 1.2 times the throughput, and
+/// was the default. It does not change what a commit guarantees: with `synchronous = FULL`
+/// each commit is in the flushed WAL before it returns; a larger WAL only takes longer to read
+/// again when the database is opened after a crash.
+pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 1_000;
 
 /// SQLite's `synchronous` setting in WAL mode (`databases.rotor.sqlite_synchronous`): what a
 /// power failure or an operating-system crash can take back. A crash of the rotor-server

@@ -340,8 +340,9 @@ pub fn batch_sql(n: usize) -> Option<&'static str> {
 ///   (`t` updates a token only if its session is in `s`): the lock order of one rotation and
 ///   of the revocations, family by family.
 /// - `t` is the compare-and-set of every job whose session is active with the job's start,
-///   re-checked on the newest row version as in the one-job statement. Two jobs with the same token join the same row,
-///   which PostgreSQL updates once: one of them wins, the other reads as already used.
+///   re-checked on the newest row version as in the one-job statement. Two jobs with the same
+///   token join the same row, which PostgreSQL updates once: one of them wins, the other reads
+///   as already used.
 /// - `i` inserts, and `u` touches the session of, exactly the jobs `t` returned. A session
 ///   has one live token, so at most one job per session wins, and `u` updates each session
 ///   row at most once.

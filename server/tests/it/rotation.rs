@@ -15,6 +15,7 @@ crate::both_backends!(
     alternating_late_replays_revoke_the_session,
     secrets_rotate_without_logging_users_out,
     sweep_removes_expired_rows,
+    sweep_goes_on_past_one_batch,
 );
 
 async fn reuse_revokes_the_whole_family(db: &TestDb) {
@@ -219,4 +220,71 @@ async fn sweep_removes_expired_rows(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(n, 0);
+}
+
+/// More expired rows than one batch (`cleanup::BATCH`): the sweep goes on batch after batch,
+/// through a last partial one, and leaves the live session alone.
+async fn sweep_goes_on_past_one_batch(db: &TestDb) {
+    let client = client(db).await;
+    let live = login_new(&client).await;
+    let db_state = client.rocket().state::<rotor_server::db::Db>().unwrap();
+    let cfg = client
+        .rocket()
+        .state::<rotor_server::config::Config>()
+        .unwrap();
+    let pool = db_state.pool();
+    let (user,): (String,) = sqlx::query_as("SELECT user_id FROM sessions WHERE id = $1")
+        .bind(sid_of(&live.refresh()))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let batch = usize::try_from(rotor_server::cleanup::BATCH).unwrap();
+    let expired = 2 * batch + batch / 2;
+    let now = rotor_server::tokens::now();
+    let past = i64::try_from(now).unwrap() - 40 * 86_400;
+    for i in 0..expired {
+        let sid = format!("expired-session-{i:03}");
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at) \
+             VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(&sid)
+        .bind(&user)
+        .bind(past)
+        .bind(past + 60)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (jti, session_id, user_id, fingerprint, issued_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(format!("expired-token-{i:03}"))
+        .bind(&sid)
+        .bind(&user)
+        .bind(vec![0u8; 32])
+        .bind(past)
+        .bind(past + 60)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let swept = rotor_server::cleanup::sweep(db_state, cfg, now)
+        .await
+        .unwrap();
+    assert_eq!(swept.sessions, u64::try_from(expired).unwrap());
+    let (sessions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1, "the live session stays");
+    let (tokens,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM refresh_tokens")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens, 1,
+        "its token stays; the expired ones went with their sessions"
+    );
+    assert_eq!(refresh(&client, &live.refresh()).await.status, Status::Ok);
 }

@@ -53,12 +53,12 @@ async fn synchronous_defaults_to_full_and_is_configurable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wal_autocheckpoint_defaults_to_4000_pages_and_is_configurable() {
+async fn wal_autocheckpoint_defaults_to_1000_pages_and_is_configurable() {
     let db = TestDb::new(Kind::Sqlite, "sqlite_wal_autocheckpoint")
         .await
         .expect("sqlite");
     let default = client(&db).await;
-    assert_eq!(wal_autocheckpoint(&default).await, 4000);
+    assert_eq!(wal_autocheckpoint(&default).await, 1000);
     drop(default);
     let set = client_with(
         &db,
