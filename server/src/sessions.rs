@@ -265,10 +265,9 @@ pub async fn refresh(
     // The signature is checked before a connection is taken: a forged token costs no look-up.
     let claims = tokens::verify_refresh(cfg, keys, token, now)?;
     if let Some(started) = claims.auth_time {
-        let exp = refresh_exp(cfg, started, now);
-        if exp > now {
+        if refresh_exp(cfg, started, now) > now {
             let fingerprint = tokens::fingerprint(token).as_bytes().to_vec();
-            let (pair, job) = successor(cfg, keys, &claims, started, exp, now, seen, fingerprint)?;
+            let (pair, job) = successor(cfg, keys, &claims, started, now, seen, fingerprint)?;
             let rotation = db.group().rotate(job).await.map_err(db_err("refresh"))?;
             if rotation == Rotation::Rotated {
                 return Ok((pair, Refreshed::Rotated));
@@ -297,7 +296,6 @@ pub async fn refresh(
         keys,
         &claims,
         unsigned(started),
-        exp,
         now,
         seen,
         row.fingerprint,
@@ -317,14 +315,12 @@ pub async fn refresh(
 }
 
 /// The successor pair of the verified token `claims` (whose fingerprint is `old_fingerprint`)
-/// in its session started at `started`, expiring at `exp`, and the rotation job that records it.
-#[allow(clippy::too_many_arguments)]
+/// in its session started at `started`, and the rotation job that records it.
 fn successor(
     cfg: &Config,
     keys: &Keys,
     claims: &TokenClaims,
     started: u64,
-    exp: u64,
     now: u64,
     seen: &Seen,
     old_fingerprint: Vec<u8>,
@@ -335,7 +331,7 @@ fn successor(
         sid: &claims.sid,
         jti: &jti,
         iat: now,
-        refresh_exp: exp,
+        refresh_exp: refresh_exp(cfg, started, now),
         auth_time: Some(started),
     };
     let pair = tokens::sign_pair(cfg, keys, &issue)?;
