@@ -17,8 +17,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::AnyPool;
 use sqlx::{Any, ConnectOptions, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool};
 
 /// Database URL used when none is configured: a SQLite file in the working directory, created
 /// on first run.
@@ -50,7 +50,8 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// gave 1.02 to 1.09 times the refreshes per second of 1000 but twice the p99 (11.6 to 12.2 ms
 /// against 6.4 to 6.9 ms at 10,000 and at 1,000,000 sessions, two interleaved rounds of
 /// `bench/scale.sh`); before those changes it had given 1.15 to 1.2 times the throughput, and
-/// was the default. It does not change what a commit guarantees: with `synchronous = FULL`
+/// was the default. A connection of its own copies most of the WAL back before the writer's
+/// checkpoint comes due ([`crate::store::checkpoint`]), so that checkpoint has less to do. It does not change what a commit guarantees: with `synchronous = FULL`
 /// each commit is in the flushed WAL before it returns; a larger WAL only takes longer to read
 /// again when the database is opened after a crash.
 pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 1_000;
@@ -209,6 +210,7 @@ pub struct DbPool {
     readers: AnyPool,
     group: crate::store::group::GroupCommit,
     lookups: crate::store::lookup::Lookups,
+    checkpoints: Option<crate::store::checkpoint::Checkpoints>,
     backend: Backend,
 }
 
@@ -244,6 +246,14 @@ impl DbPool {
     #[must_use]
     pub fn lookups(&self) -> &crate::store::lookup::Lookups {
         &self.lookups
+    }
+
+    /// SQLite's background checkpoints ([`crate::store::checkpoint`]); `None` on PostgreSQL,
+    /// on an in-memory database, with `sqlite_readers = 0` and with
+    /// `sqlite_checkpoint_interval_ms = 0`.
+    #[must_use]
+    pub fn checkpoints(&self) -> Option<&crate::store::checkpoint::Checkpoints> {
+        self.checkpoints.as_ref()
     }
 
     /// Connects to `url` with the settings read from a `databases.rotor` figment.
@@ -360,7 +370,27 @@ impl DbPool {
             .connect(&url)
             .await
             .map_err(DbError::Sqlx)?;
-        Ok(Self::assemble(pool, readers, backend))
+        let mut db = Self::assemble(pool, readers, backend);
+        let every = get("sqlite_checkpoint_interval_ms")
+            .unwrap_or(crate::store::checkpoint::DEFAULT_INTERVAL_MS);
+        if every > 0 {
+            let mut conn = AnyConnection::connect(&url).await.map_err(DbError::Sqlx)?;
+            conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                .await
+                .map_err(DbError::Sqlx)?;
+            // A checkpoint flushes the database file unless `synchronous` is OFF: as the writer.
+            let sync = synchronous.pragma();
+            conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
+                .await
+                .map_err(DbError::Sqlx)?;
+            db.checkpoints = Some(crate::store::checkpoint::Checkpoints::start(
+                conn,
+                db.pool.clone(),
+                &db.group,
+                Duration::from_millis(every),
+            ));
+        }
+        Ok(db)
     }
 
     /// The pools with their two tasks: rotations committed in groups on the writer pool, refresh
@@ -369,6 +399,7 @@ impl DbPool {
         Self {
             group: crate::store::group::GroupCommit::start(pool.clone()),
             lookups: crate::store::lookup::Lookups::start(readers.clone()),
+            checkpoints: None,
             pool,
             readers,
             backend,

@@ -39,6 +39,8 @@ pub struct Metrics {
     grouped: IntCounter,
     lookup_batches: IntCounter,
     lookups: IntCounter,
+    checkpoints: IntCounter,
+    checkpoints_failed: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -97,6 +99,14 @@ impl Metrics {
             "rotor_refresh_lookups_total",
             "Refresh tokens looked up in those statements (divided by them: the mean batch size)",
         );
+        let checkpoints = plain(
+            "rotor_sqlite_checkpoints_total",
+            "SQLite WAL checkpoints run by the background task (store::checkpoint)",
+        );
+        let checkpoints_failed = plain(
+            "rotor_sqlite_checkpoints_failed_total",
+            "Background SQLite WAL checkpoints that failed (logged; tried again)",
+        );
         Self {
             refresh: counter(
                 &registry,
@@ -135,6 +145,8 @@ impl Metrics {
             grouped,
             lookup_batches,
             lookups,
+            checkpoints,
+            checkpoints_failed,
         }
     }
 
@@ -151,6 +163,12 @@ impl Metrics {
                 .inc_by(batches.saturating_sub(self.lookup_batches.get()));
             self.lookups
                 .inc_by(lookups.saturating_sub(self.lookups.get()));
+            if let Some((runs, failed)) = db.checkpoints().map(|c| c.stats()) {
+                self.checkpoints
+                    .inc_by(runs.saturating_sub(self.checkpoints.get()));
+                self.checkpoints_failed
+                    .inc_by(failed.saturating_sub(self.checkpoints_failed.get()));
+            }
         }
         if let Some(pool) = db.map(DbPool::pool) {
             let size = i64::from(pool.size());

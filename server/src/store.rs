@@ -14,6 +14,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, FromRow, Transaction};
 
 mod batch;
 pub mod cache;
+pub mod checkpoint;
 pub mod group;
 pub mod lookup;
 

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use rocket::tokio;
 use rocket::tokio::sync::{mpsc, oneshot};
@@ -29,6 +29,11 @@ impl Stats {
     pub(crate) fn count(&self, n: usize) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.items.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Batches done so far.
+    pub(crate) fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 }
 
@@ -68,6 +73,11 @@ impl<J, R> Handle<J, R> {
             self.stats.batches.load(Ordering::Relaxed),
             self.stats.items.load(Ordering::Relaxed),
         )
+    }
+
+    /// The task's counts without keeping them alive: they go when the task has ended.
+    pub(crate) fn counts(&self) -> Weak<Stats> {
+        Arc::downgrade(&self.stats)
     }
 
     /// Queues `job` and waits for its answer.

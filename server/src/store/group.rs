@@ -74,6 +74,12 @@ impl GroupCommit {
         self.0.stats()
     }
 
+    /// The committer's counts, for a task that stops when the committer has
+    /// ([`super::checkpoint`]).
+    pub(crate) fn commits(&self) -> std::sync::Weak<Stats> {
+        self.0.counts()
+    }
+
     /// Rotates as [`super::rotate`] does, in the next batch.
     ///
     /// # Errors

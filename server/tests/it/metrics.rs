@@ -125,6 +125,31 @@ async fn counters_after_a_scripted_flow(db: &TestDb) {
         text.contains(r#"rotor_db_pool_connections{state="idle"}"#),
         "{text}"
     );
+    // SQLite's background checkpoints: after the last group commit the task copies the WAL
+    // once within its interval (10 ms), then rests; PostgreSQL has no such task.
+    let state = client.rocket().state::<rotor_server::db::Db>().unwrap();
+    let checkpoints = match state.checkpoints() {
+        Some(task) => {
+            let start = std::time::Instant::now();
+            while task.stats().0 == 0 && start.elapsed() < Duration::from_secs(5) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let runs = task.stats().0;
+            assert!(runs >= 1, "a checkpoint after the rotations");
+            runs
+        }
+        None => 0,
+    };
+    let again = client.get("/metrics").dispatch().await;
+    let text = again.into_string().await.unwrap();
+    #[allow(clippy::cast_precision_loss)] // a handful of checkpoints
+    let want = checkpoints as f64;
+    assert_eq!(
+        sample(&text, "rotor_sqlite_checkpoints_total"),
+        want,
+        "{text}"
+    );
+    assert_eq!(sample(&text, "rotor_sqlite_checkpoints_failed_total"), 0.0);
 
     // Off by default: no route.
     let plain = client_with(db, |f| f, false).await;

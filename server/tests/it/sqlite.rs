@@ -1,5 +1,10 @@
-//! SQLite settings of the pool: `synchronous` (`databases.rotor.sqlite_synchronous`), WAL and
-//! its checkpoint size (`databases.rotor.sqlite_wal_autocheckpoint`).
+//! SQLite settings of the pool: `synchronous` (`databases.rotor.sqlite_synchronous`), WAL, its
+//! checkpoint size (`databases.rotor.sqlite_wal_autocheckpoint`) and the background checkpoints
+//! (`databases.rotor.sqlite_checkpoint_interval_ms`).
+
+use std::time::{Duration, Instant};
+
+use rocket::http::Status;
 
 use crate::common::*;
 
@@ -67,4 +72,91 @@ async fn wal_autocheckpoint_defaults_to_1000_pages_and_is_configurable() {
     )
     .await;
     assert_eq!(wal_autocheckpoint(&set).await, 2500);
+}
+
+/// `(mxFrame, nBackfill)` of the WAL index (the `-shm` file): the frames in the WAL and how many
+/// of them a checkpoint has copied into the database file, read as SQLite's readers do, in
+/// native byte order (<https://www.sqlite.org/walformat.html#the_wal_index_file_format>:
+/// `mxFrame` at byte 16 of the header, `nBackfill` at byte 96, after the header's two copies).
+fn wal_index(db: &TestDb) -> (u32, u32) {
+    let shm = std::fs::read(db.dir.path().join("rotor.db-shm")).expect("wal index");
+    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().expect("4 bytes"));
+    (word(16), word(96))
+}
+
+/// Logs in and refreshes `n` times in a row: group commits on the writer.
+async fn rotations(client: &rocket::local::asynchronous::Client, n: usize) {
+    let mut token = login_new(client).await.refresh();
+    for _ in 0..n {
+        let r = refresh(client, &token).await;
+        assert_eq!(r.status, Status::Ok, "{:?}", r.body);
+        token = r.refresh();
+    }
+}
+
+/// The WAL index once it stops changing for a while, within 5 s: `(mxFrame, nBackfill)`.
+async fn settled(db: &TestDb, want_backfilled: bool) -> (u32, u32) {
+    let start = Instant::now();
+    loop {
+        let (frames, copied) = wal_index(db);
+        if (want_backfilled && frames > 0 && copied == frames)
+            || start.elapsed() > Duration::from_secs(if want_backfilled { 5 } else { 1 })
+        {
+            return (frames, copied);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_of_its_own_checkpoints_the_wal_while_rotations_commit() {
+    // The writer's own automatic checkpoint is off in both halves, so only the task copies WAL
+    // frames into the database file.
+    let db = TestDb::new(Kind::Sqlite, "sqlite_checkpoints")
+        .await
+        .expect("sqlite");
+    let off = client_with(
+        &db,
+        |f| {
+            f.merge(("databases.rotor.sqlite_wal_autocheckpoint", 0))
+                .merge(("databases.rotor.sqlite_checkpoint_interval_ms", 0))
+        },
+        false,
+    )
+    .await;
+    let state = off.rocket().state::<rotor_server::db::Db>().expect("db");
+    assert!(state.checkpoints().is_none(), "0 turns the task off");
+    rotations(&off, 5).await;
+    let (frames, copied) = settled(&db, false).await;
+    assert!(frames > 0, "the rotations are in the WAL");
+    assert_eq!(
+        copied, 0,
+        "nothing checkpointed {frames} frames without the task"
+    );
+    drop(off);
+
+    // The default interval, with the writer's checkpoints still off.
+    let on = client_with(
+        &db,
+        |f| f.merge(("databases.rotor.sqlite_wal_autocheckpoint", 0)),
+        false,
+    )
+    .await;
+    let state = on.rocket().state::<rotor_server::db::Db>().expect("db");
+    let task = state.checkpoints().expect("on by default").clone();
+    assert_eq!(task.stats(), (0, 0), "nothing to copy before a rotation");
+    rotations(&on, 5).await;
+    let (frames, copied) = settled(&db, true).await;
+    assert!(
+        frames > 0 && copied == frames,
+        "{copied} of {frames} frames checkpointed"
+    );
+    let (runs, failed) = task.stats();
+    assert!(runs >= 1, "{runs} checkpoints");
+    assert_eq!(failed, 0);
+    // An idle server: no new commits, no more checkpoints.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let idle = task.stats().0;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(task.stats().0, idle, "no checkpoint without a new commit");
 }
