@@ -50,8 +50,9 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// gave 1.02 to 1.09 times the refreshes per second of 1000 but twice the p99 (11.6 to 12.2 ms
 /// against 6.4 to 6.9 ms at 10,000 and at 1,000,000 sessions, two interleaved rounds of
 /// `bench/scale.sh`); before those changes it had given 1.15 to 1.2 times the throughput, and
-/// was the default. A connection of its own copies most of the WAL back before the writer's
-/// checkpoint comes due ([`crate::store::checkpoint`]), so that checkpoint has less to do. It does not change what a commit guarantees: with `synchronous = FULL`
+/// was the default. Under refresh load a connection of its own copies the WAL back first
+/// ([`crate::store::checkpoint`]), and the WAL starts again from its beginning before the
+/// writer's checkpoint comes due. It does not change what a commit guarantees: with `synchronous = FULL`
 /// each commit is in the flushed WAL before it returns; a larger WAL only takes longer to read
 /// again when the database is opened after a crash.
 pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 1_000;
@@ -249,8 +250,7 @@ impl DbPool {
     }
 
     /// SQLite's background checkpoints ([`crate::store::checkpoint`]); `None` on PostgreSQL,
-    /// on an in-memory database, with `sqlite_readers = 0` and with
-    /// `sqlite_checkpoint_interval_ms = 0`.
+    /// on an in-memory database and with `sqlite_checkpoint_interval_ms = 0`.
     #[must_use]
     pub fn checkpoints(&self) -> Option<&crate::store::checkpoint::Checkpoints> {
         self.checkpoints.as_ref()
@@ -352,28 +352,31 @@ impl DbPool {
         let readers = get("sqlite_readers")
             .unwrap_or(DEFAULT_SQLITE_READERS)
             .min(64);
-        if readers == 0 || url.contains(":memory:") {
-            return Ok(Self::assemble(pool.clone(), pool, backend));
-        }
-        let readers = AnyPoolOptions::new()
-            .max_connections(u32::try_from(readers).unwrap_or(1))
-            .acquire_timeout(Duration::from_secs(connect_timeout))
-            .test_before_acquire(false)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
-                        .await?;
-                    conn.execute("PRAGMA query_only = ON").await?;
-                    Ok(())
+        let memory = url.contains(":memory:");
+        let mut db = if readers == 0 || memory {
+            Self::assemble(pool.clone(), pool, backend)
+        } else {
+            let readers = AnyPoolOptions::new()
+                .max_connections(u32::try_from(readers).unwrap_or(1))
+                .acquire_timeout(Duration::from_secs(connect_timeout))
+                .test_before_acquire(false)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                            .await?;
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await
-            .map_err(DbError::Sqlx)?;
-        let mut db = Self::assemble(pool, readers, backend);
+                .connect(&url)
+                .await
+                .map_err(DbError::Sqlx)?;
+            Self::assemble(pool, readers, backend)
+        };
         let every = get("sqlite_checkpoint_interval_ms")
             .unwrap_or(crate::store::checkpoint::DEFAULT_INTERVAL_MS);
-        if every > 0 {
+        // An in-memory database has no WAL.
+        if every > 0 && !memory {
             let mut conn = AnyConnection::connect(&url).await.map_err(DbError::Sqlx)?;
             conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
                 .await
@@ -385,7 +388,6 @@ impl DbPool {
                 .map_err(DbError::Sqlx)?;
             db.checkpoints = Some(crate::store::checkpoint::Checkpoints::start(
                 conn,
-                db.pool.clone(),
                 &db.group,
                 Duration::from_millis(every),
             ));
@@ -430,6 +432,11 @@ impl Pool for DbPool {
     }
 
     async fn close(&self) {
+        // The checkpoint task's connection first: the last connection to close checkpoints the
+        // WAL and removes it.
+        if let Some(task) = &self.checkpoints {
+            task.stop().await;
+        }
         self.pool.close().await;
         self.readers.close().await;
     }

@@ -152,14 +152,16 @@ async fn open(figment: &Figment, create: bool) -> Result<DbPool, CliError> {
             )));
         }
     }
-    DbPool::connect(&figment.focus("databases.rotor"))
-        .await
-        .map_err(|e| {
-            CliError::failed(format!(
-                "cannot open the {backend:?} database: {e} (is it running, and are \
+    // No background checkpoints: a command commits no refreshes (`store::checkpoint`).
+    let settings = figment
+        .focus("databases.rotor")
+        .merge(("sqlite_checkpoint_interval_ms", 0));
+    DbPool::connect(&settings).await.map_err(|e| {
+        CliError::failed(format!(
+            "cannot open the {backend:?} database: {e} (is it running, and are \
                  databases.rotor.url / --database-url right?)"
-            ))
-        })
+        ))
+    })
 }
 
 /// The migration state of the database.

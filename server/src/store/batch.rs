@@ -22,6 +22,7 @@ pub(crate) type Requests<J, R> = mpsc::Receiver<(J, Reply<R>)>;
 pub(crate) struct Stats {
     batches: AtomicU64,
     items: AtomicU64,
+    finished: AtomicU64,
 }
 
 impl Stats {
@@ -31,9 +32,15 @@ impl Stats {
         self.items.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// Batches done so far.
-    pub(crate) fn batches(&self) -> u64 {
-        self.batches.load(Ordering::Relaxed)
+    /// Counts one batch finished: its statement has returned (a batch is counted by
+    /// [`count`](Self::count) when it starts).
+    pub(crate) fn finish(&self) {
+        self.finished.fetch_add(1, Ordering::Release);
+    }
+
+    /// Batches finished so far: everything they wrote is committed (or rolled back).
+    pub(crate) fn finished(&self) -> u64 {
+        self.finished.load(Ordering::Acquire)
     }
 }
 

@@ -12,21 +12,29 @@
 //! `databases.rotor.sqlite_checkpoint_interval_ms` while rotations commit, in `PASSIVE` mode
 //! (<https://www.sqlite.org/c3ref/wal_checkpoint_v2.html>): it copies the frames committed so
 //! far without waiting for any reader or writer, and the writer goes on committing meanwhile.
-//! When the writer's commit then reaches `wal_autocheckpoint`, most of the WAL is in the
-//! database already, and its own checkpoint, still the backstop (it also restarts the WAL), has
-//! little left to copy. Nothing a commit guarantees changes: a commit is durable when it is in
-//! the WAL (flushed at every commit with `synchronous = FULL`); the checkpoint only moves it.
+//! Once every frame is copied, the writer's next transaction starts the WAL again from its
+//! beginning (<https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files>), so the
+//! writer's own automatic checkpoint, still there for every other write (logins, logouts,
+//! revocations, the sweeper), seldom comes due under refresh load. Nothing a commit guarantees
+//! changes: with `synchronous = FULL` a commit is durable once it is in the flushed WAL, before
+//! it returns; a checkpoint only copies it. With `NORMAL` the WAL is flushed at checkpoints, so
+//! this task makes them more frequent: a power failure then takes back about one interval of
+//! commits instead of up to `wal_autocheckpoint` pages.
 //!
 //! Written here, not taken from a crate: it is one statement on a timer, and sqlx has no hook
-//! for it. The task ends when the group committer's task has ended (every handle of the pool
-//! dropped) or the writer pool is closed.
+//! for it. The task wakes every interval and runs nothing unless a group has committed since
+//! the last checkpoint that copied the whole WAL. It ends when [`Checkpoints::stop`] is called
+//! (the pool's `close`, at Rocket's shutdown) or the group committer's task has ended (every
+//! handle of the pool dropped).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use rocket::tokio;
-use sqlx::{AnyConnection, AnyPool};
+use rocket::tokio::sync::Notify;
+use rocket::tokio::task::JoinHandle;
+use sqlx::AnyConnection;
 
 use super::batch::Stats;
 use super::group::GroupCommit;
@@ -41,76 +49,95 @@ struct Counts {
     failed: AtomicU64,
 }
 
-/// The handle of the checkpoint task: what it has done.
+/// The handle of the checkpoint task: what it has done, and its stop.
 #[derive(Debug, Clone)]
-pub struct Checkpoints(Arc<Counts>);
+pub struct Checkpoints {
+    counts: Arc<Counts>,
+    stop: Arc<Notify>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
 
 impl Checkpoints {
-    /// Starts the task on `conn`, a connection of its own to the database of `writer`,
+    /// Starts the task on `conn`, a connection of its own to the database of `group`'s pool,
     /// checkpointing every `every` while `group` commits. Needs a Tokio runtime.
     #[must_use]
-    pub fn start(
-        conn: AnyConnection,
-        writer: AnyPool,
-        group: &GroupCommit,
-        every: Duration,
-    ) -> Self {
+    pub fn start(conn: AnyConnection, group: &GroupCommit, every: Duration) -> Self {
         let counts = Arc::new(Counts::default());
-        tokio::spawn(run(
+        let stop = Arc::new(Notify::new());
+        let task = tokio::spawn(run(
             conn,
-            writer,
             group.commits(),
             every,
             Arc::clone(&counts),
+            Arc::clone(&stop),
         ));
-        Self(counts)
+        Self {
+            counts,
+            stop,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
     }
 
-    /// `(checkpoints, failed)` run so far: failed ones are logged and tried again at the next
-    /// interval; `PASSIVE` never waits, so a checkpoint that found the WAL in use by another
-    /// checkpoint counts as run.
+    /// `(checkpoints, failed)` run so far. A checkpoint counts when its statement ran, whether
+    /// it copied every frame or stopped short (a reader's snapshot, the writer's own checkpoint
+    /// at the same moment: then the next interval tries again). A failed one is logged and
+    /// tried again at the next interval.
     #[must_use]
     pub fn stats(&self) -> (u64, u64) {
         (
-            self.0.runs.load(Ordering::Relaxed),
-            self.0.failed.load(Ordering::Relaxed),
+            self.counts.runs.load(Ordering::Relaxed),
+            self.counts.failed.load(Ordering::Relaxed),
         )
+    }
+
+    /// Stops the task and waits until its connection is closed, so the pool's last connection
+    /// to close checkpoints the WAL and removes it, as without the task.
+    pub async fn stop(&self) {
+        self.stop.notify_one();
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }
 
 async fn run(
     mut conn: AnyConnection,
-    writer: AnyPool,
     commits: Weak<Stats>,
     every: Duration,
     counts: Arc<Counts>,
+    stop: Arc<Notify>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut seen = 0;
+    // The group count when the whole WAL was last copied.
+    let mut done = 0;
     loop {
-        tick.tick().await;
-        let Some(batches) = commits.upgrade().map(|s| s.batches()) else {
-            break;
-        };
-        if writer.is_closed() {
+        if tokio::time::timeout(every, stop.notified()).await.is_ok() {
             break;
         }
-        // Only after new group commits: an idle server's WAL has nothing new to copy.
-        if batches == seen {
+        let Some(batches) = commits.upgrade().map(|s| s.finished()) else {
+            break;
+        };
+        if batches == done {
             continue;
         }
-        seen = batches;
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
+        // `(busy, log, checkpointed)`: busy when another checkpoint ran at the same moment; the
+        // WAL's frames, and how many of them are in the database file now. Groups are counted
+        // once their commit has returned, so every frame they wrote is in `log`.
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut conn)
             .await
         {
-            Ok(_) => counts.runs.fetch_add(1, Ordering::Relaxed),
+            Ok((busy, log, copied)) => {
+                counts.runs.fetch_add(1, Ordering::Relaxed);
+                if busy == 0 && copied == log {
+                    done = batches;
+                }
+            }
             Err(e) => {
                 log::warn!("rotor: background WAL checkpoint failed: {e}");
-                counts.failed.fetch_add(1, Ordering::Relaxed)
+                counts.failed.fetch_add(1, Ordering::Relaxed);
             }
-        };
+        }
     }
     let _ = sqlx::Connection::close(conn).await;
 }

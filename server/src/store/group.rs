@@ -131,6 +131,7 @@ async fn run(pool: AnyPool, mut rx: Requests<Job, Rotation>, stats: Arc<Stats>) 
                 },
                 None => commit_all(&pool, &jobs).await,
             };
+            stats.finish();
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(outcome);
             }
