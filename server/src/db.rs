@@ -52,9 +52,9 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// `bench/scale.sh`); before those changes it had given 1.15 to 1.2 times the throughput, and
 /// was the default. Under refresh load a connection of its own copies the WAL back first
 /// ([`crate::store::checkpoint`]), and the WAL starts again from its beginning before the
-/// writer's checkpoint comes due. It does not change what a commit guarantees: with `synchronous = FULL`
-/// each commit is in the flushed WAL before it returns; a larger WAL only takes longer to read
-/// again when the database is opened after a crash.
+/// writer's checkpoint comes due. It does not change what a commit guarantees: with
+/// `synchronous = FULL` each commit is in the flushed WAL before it returns; a larger WAL only
+/// takes longer to read again when the database is opened after a crash.
 pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 1_000;
 
 /// SQLite's `synchronous` setting in WAL mode (`databases.rotor.sqlite_synchronous`): what a
