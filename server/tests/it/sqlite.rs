@@ -94,7 +94,8 @@ async fn rotations(client: &rocket::local::asynchronous::Client, n: usize) {
     }
 }
 
-/// The WAL index once it stops changing for a while, within 5 s: `(mxFrame, nBackfill)`.
+/// The WAL index `(mxFrame, nBackfill)`: with `want_backfilled`, as soon as every frame is
+/// copied (at most 5 s); otherwise after 1 s, time enough for a checkpoint that should not come.
 async fn settled(db: &TestDb, want_backfilled: bool) -> (u32, u32) {
     let start = Instant::now();
     loop {
