@@ -50,9 +50,10 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// gave 1.02 to 1.09 times the refreshes per second of 1000 but twice the p99 (11.6 to 12.2 ms
 /// against 6.4 to 6.9 ms at 10,000 and at 1,000,000 sessions, two interleaved rounds of
 /// `bench/scale.sh`); before those changes it had given 1.15 to 1.2 times the throughput, and
-/// was the default. Under refresh load a connection of its own copies the WAL back first
-/// ([`crate::store::checkpoint`]), and the WAL starts again from its beginning before the
-/// writer's checkpoint comes due. It does not change what a commit guarantees: with
+/// was the default. Under refresh load a connection of its own copies most of the WAL back
+/// first ([`crate::store::checkpoint`]), so the writer's checkpoint has less left to copy;
+/// under continuous load it is still the writer's checkpoint that starts the WAL again. It does
+/// not change what a commit guarantees: with
 /// `synchronous = FULL` each commit is in the flushed WAL before it returns; a larger WAL only
 /// takes longer to read again when the database is opened after a crash.
 pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 1_000;
