@@ -8,8 +8,24 @@
 # Provides: log/die, the process bookkeeping and the trap that stops every process started
 # here (stop_server, stop_sampler), port_free, ensure_wrk, prepare_peer, start_postgres,
 # build_release, rotor_env, seed_sqlite, the CPU and memory sampling, wait_quiet, run_wrk,
-# field, wait_up, bench_one and machine_lines. Everything targets 127.0.0.1 and every wait is
-# bounded.
+# field, wait_up, bench_one and machine_lines, and GIVEN (the settings given, for the report).
+# Everything targets 127.0.0.1 and every wait is bounded.
+
+# The settings this run was given, for the report's command line: every `${NAME:-default}` of
+# the sourcing script and of this file whose NAME came in the environment (the scripts' own
+# defaults are not exported, so `printenv` sees only what the caller set). Taken before this
+# file exports CARGO_TARGET_DIR.
+given_settings() {
+  local v val
+  for v in $(grep -ho '\${[A-Z_]*:-' "$0" "$BENCH/lib.sh" | tr -d '${:-' | sort -u); do
+    val=$(printenv "$v") || continue
+    case $val in
+      *[!A-Za-z0-9_./,:=+-]* | '') printf '%s="%s" ' "$v" "$val" ;;
+      *) printf '%s=%s ' "$v" "$val" ;;
+    esac
+  done
+}
+GIVEN=$(given_settings)
 
 # cargo's target directory, made absolute (cargo resolves a relative one against its cwd).
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
