@@ -198,7 +198,8 @@ live_unchanged() { # live_unchanged LABEL KEY_BEFORE KEY_AFTER
 scale_run() {
   local b=$1 label=$2 used start=$CUR; shift 2
   used=$(helper "$b" driven-used "$CUR")
-  # both scale runs start right after a checkpoint (the big one follows the bulk insert's)
+  # every scale run starts right after a checkpoint (the first 1M run also follows the bulk
+  # insert's)
   [ "$b" != pg ] || pg_checkpoint
   OK_TOTAL=0
   start_rotor "$b" "$label" "$@"

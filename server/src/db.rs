@@ -53,9 +53,9 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// was the default. Under refresh load a connection of its own copies most of the WAL back
 /// first ([`crate::store::checkpoint`]), so the writer's checkpoint has less left to copy;
 /// under continuous load it is still the writer's checkpoint that starts the WAL again. It does
-/// not change what a commit guarantees: with
-/// `synchronous = FULL` each commit is in the flushed WAL before it returns; a larger WAL only
-/// takes longer to read again when the database is opened after a crash.
+/// not change what a commit guarantees: with `synchronous = FULL` each commit is in the flushed
+/// WAL before it returns; a larger WAL only takes longer to read again when the database is
+/// opened after a crash.
 pub const DEFAULT_SQLITE_WAL_AUTOCHECKPOINT: u64 = 1_000;
 
 /// SQLite's `synchronous` setting in WAL mode (`databases.rotor.sqlite_synchronous`): what a

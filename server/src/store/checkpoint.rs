@@ -14,16 +14,15 @@
 //! far without waiting for any reader or writer, and the writer goes on committing meanwhile.
 //! Once every frame is copied, the writer's next transaction starts the WAL again from its
 //! beginning (<https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files>). Under
-//! continuous refresh load that seldom happens: the next group's transaction begins as soon as
-//! the last one commits, before the task has copied it. So the WAL still grows to
-//! `wal_autocheckpoint` pages and the writer's own checkpoint starts it again, about 20 times a
-//! second at full load; but it finds most frames copied already (the task was 180 to 200
-//! frames behind, median, in `bench/SCALE.md`'s sampling), so it holds the writer for less time.
-//! Nothing a commit guarantees
-//! changes: with `synchronous = FULL` a commit is durable once it is in the flushed WAL, before
-//! it returns; a checkpoint only copies it. With `NORMAL` the WAL is flushed at checkpoints, so
-//! this task makes them more frequent: a power failure then takes back about one interval of
-//! commits instead of up to `wal_autocheckpoint` pages.
+//! continuous refresh load that seldom happens (why is not settled: `bench/SCALE.md`): the WAL
+//! still grows to `wal_autocheckpoint` pages and the writer's own checkpoint starts it again,
+//! about 20 times a second at full load; but it finds most frames copied already (the task was
+//! 180 to 200 frames behind, median, in `bench/SCALE.md`'s sampling), so it holds the writer
+//! for less time. Nothing a commit guarantees changes: with `synchronous = FULL` a commit is
+//! durable once it is in the flushed WAL, before it returns; a checkpoint only copies it. With
+//! `NORMAL` the WAL is flushed at checkpoints, so this task makes them more frequent: a power
+//! failure then takes back about one interval of commits instead of up to `wal_autocheckpoint`
+//! pages.
 //!
 //! Written here, not taken from a crate: it is one statement on a timer, and sqlx has no hook
 //! for it. The task wakes every interval and runs nothing unless a group has committed since
