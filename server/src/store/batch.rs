@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use rocket::tokio;
-use rocket::tokio::sync::{mpsc, oneshot};
+use rocket::tokio::sync::{mpsc, oneshot, Notify};
 
 /// Requests waiting for a task at most; beyond it a request waits to be queued.
 const QUEUE: usize = 1024;
@@ -23,6 +23,15 @@ pub(crate) struct Stats {
     batches: AtomicU64,
     items: AtomicU64,
     finished: AtomicU64,
+    /// Notified at each finished batch and when these counts go (the task has ended), for a
+    /// task that waits for the next one ([`super::checkpoint`]).
+    finishes: Arc<Notify>,
+}
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        self.finishes.notify_one();
+    }
 }
 
 impl Stats {
@@ -36,6 +45,12 @@ impl Stats {
     /// [`count`](Self::count) when it starts).
     pub(crate) fn finish(&self) {
         self.finished.fetch_add(1, Ordering::Release);
+        self.finishes.notify_one();
+    }
+
+    /// Notified at each finished batch, and once when these counts are dropped.
+    pub(crate) fn finishes(&self) -> Arc<Notify> {
+        Arc::clone(&self.finishes)
     }
 
     /// Batches finished so far: everything they wrote is committed (or rolled back).
@@ -85,6 +100,11 @@ impl<J, R> Handle<J, R> {
     /// The task's counts without keeping them alive: they go when the task has ended.
     pub(crate) fn counts(&self) -> Weak<Stats> {
         Arc::downgrade(&self.stats)
+    }
+
+    /// Notified at each batch the task finishes, and once when it has ended.
+    pub(crate) fn finishes(&self) -> Arc<Notify> {
+        self.stats.finishes()
     }
 
     /// Queues `job` and waits for its answer.

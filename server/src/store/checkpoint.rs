@@ -25,10 +25,13 @@
 //! pages.
 //!
 //! Written here, not taken from a crate: it is one statement on a timer, and sqlx has no hook
-//! for it. The task wakes every interval and runs nothing unless a group has committed since
-//! the last checkpoint that copied the whole WAL. It ends when [`Checkpoints::stop`] is called
-//! (the pool's `close`, at Rocket's shutdown) or the group committer's task has ended (every
-//! handle of the pool dropped).
+//! for it. The task wakes every interval while groups commit, and runs nothing unless one has
+//! committed since the last checkpoint that copied the whole WAL. Once that checkpoint has
+//! copied everything it sleeps until the next group commits: an idle server does not wake it
+//! (logins, logouts and revocations do not go through the group committer, so their frames
+//! wait for the next group's checkpoint or the writer's own). It ends when
+//! [`Checkpoints::stop`] is called (the pool's `close`, at Rocket's shutdown) or the group
+//! committer's task has ended (every handle of the pool dropped).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -50,6 +53,7 @@ pub const DEFAULT_INTERVAL_MS: u64 = 10;
 struct Counts {
     runs: AtomicU64,
     failed: AtomicU64,
+    wakeups: AtomicU64,
 }
 
 /// The handle of the checkpoint task: what it has done, and its stop.
@@ -70,6 +74,7 @@ impl Checkpoints {
         let task = tokio::spawn(run(
             conn,
             group.commits(),
+            group.finishes(),
             every,
             Arc::clone(&counts),
             Arc::clone(&stop),
@@ -93,6 +98,13 @@ impl Checkpoints {
         )
     }
 
+    /// How many times the task has woken up: at most one per interval while groups commit, and
+    /// none while nothing commits once the whole WAL is copied.
+    #[must_use]
+    pub fn wakeups(&self) -> u64 {
+        self.counts.wakeups.load(Ordering::Relaxed)
+    }
+
     /// Stops the task and waits until its connection is closed, so the pool's last connection
     /// to close checkpoints the WAL and removes it, as without the task.
     pub async fn stop(&self) {
@@ -107,6 +119,7 @@ impl Checkpoints {
 async fn run(
     mut conn: AnyConnection,
     commits: Weak<Stats>,
+    finishes: Arc<Notify>,
     every: Duration,
     counts: Arc<Counts>,
     stop: Arc<Notify>,
@@ -117,11 +130,18 @@ async fn run(
         if tokio::time::timeout(every, stop.notified()).await.is_ok() {
             break;
         }
+        counts.wakeups.fetch_add(1, Ordering::Relaxed);
+        // `None` once the committer has ended (its counts are dropped, which notifies).
         let Some(batches) = commits.upgrade().map(|s| s.finished()) else {
             break;
         };
         if batches == done {
-            continue;
+            // Nothing committed since the whole WAL was copied: sleep until a group finishes.
+            // A group that finished since the last wake-up left a permit, so none is missed.
+            tokio::select! {
+                () = stop.notified() => break,
+                () = finishes.notified() => continue,
+            }
         }
         // `(busy, log, checkpointed)`: busy when another checkpoint ran at the same moment; the
         // WAL's frames, and how many of them are in the database file now. Groups are counted

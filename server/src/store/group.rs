@@ -25,6 +25,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use rocket::tokio::sync::Notify;
 use sqlx::{AnyConnection, AnyPool};
 
 use super::batch::{Handle, Reply, Requests, Stats};
@@ -78,6 +79,12 @@ impl GroupCommit {
     /// ([`super::checkpoint`]).
     pub(crate) fn commits(&self) -> std::sync::Weak<Stats> {
         self.0.counts()
+    }
+
+    /// Notified at each group committed (or rolled back), and once when the committer has
+    /// ended: what the checkpoint task waits for when it has nothing to copy.
+    pub(crate) fn finishes(&self) -> Arc<Notify> {
+        self.0.finishes()
     }
 
     /// Rotates as [`super::rotate`] does, in the next batch.

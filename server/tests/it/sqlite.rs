@@ -155,9 +155,24 @@ async fn a_connection_of_its_own_checkpoints_the_wal_while_rotations_commit() {
     let (runs, failed) = task.stats();
     assert!(runs >= 1, "{runs} checkpoints");
     assert_eq!(failed, 0);
-    // An idle server: no new commits, no more checkpoints.
+    // An idle server: no new commits, no more checkpoints, and the task asleep (it woke every
+    // interval, 20 times in 200 ms, before it waited for the next group).
     tokio::time::sleep(Duration::from_millis(100)).await;
     let idle = task.stats().0;
+    let woken = task.wakeups();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(task.stats().0, idle, "no checkpoint without a new commit");
+    assert_eq!(
+        task.wakeups(),
+        woken,
+        "the task slept while nothing committed"
+    );
+    // The next group wakes it, and its frames are copied.
+    rotations(&on, 1).await;
+    let (frames, copied) = settled(&db, true).await;
+    assert!(
+        task.wakeups() > woken && copied == frames,
+        "woken {} times, {copied} of {frames} frames checkpointed",
+        task.wakeups() - woken
+    );
 }
