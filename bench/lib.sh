@@ -153,6 +153,10 @@ pg_snapshot() { PG0=(); local p; for p in $(pg_pids); do PG0[$p]=$(cpu_of "$p");
 pg_delta() { local t=0 p now; for p in $(pg_pids); do now=$(cpu_of "$p"); t=$((t + now - ${PG0[$p]:-0})); done; echo "$t"; }
 idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 total_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print t}' /proc/stat; }
+# Bytes of file pages a process dirtied (`write_bytes` of /proc/PID/io: what it gave the kernel
+# to write back, counted per page-cache folio dirtied, so a small write into a large folio
+# counts the whole folio).
+written_of() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
 vm() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; } # kB
 wait_quiet() { # bounded wait for a quiet machine; sets QUIET
   local deadline=$((SECONDS + QUIET_MAX)) t0 i0 busy
@@ -169,7 +173,7 @@ wait_quiet() { # bounded wait for a quiet machine; sets QUIET
 # machine first, except for *warmup* runs and with QUIET_WAIT=0.
 run_wrk() {
   local name=$1 dur=$2 script=$3 url=$4; shift 4
-  local n0 n1 p1 i0 i1 t0 t1 load rss_mid
+  local n0 n1 w0 w1 p1 i0 i1 t0 t1 load rss_mid
   QUIET=skipped
   # QUIET_WAIT=0: the caller waited before starting the server (a sweep must not run unmeasured)
   case $name in *warmup*) ;; *) if [ "${QUIET_WAIT:-1}" = 1 ]; then wait_quiet; fi ;; esac
@@ -177,16 +181,16 @@ run_wrk() {
   # resident memory halfway through the run
   (sleep $((dur / 2)); vm "$SERVER_PID" VmRSS >"$OUT/rss-mid-$name.txt") &
   SAMPLER_PID=$!
-  n0=$(cpu_of "$SERVER_PID"); pg_snapshot; i0=$(idle_ticks); t0=$(total_ticks)
+  n0=$(cpu_of "$SERVER_PID"); w0=$(written_of "$SERVER_PID"); pg_snapshot; i0=$(idle_ticks); t0=$(total_ticks)
   timeout $((dur + 30)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${dur}s" --timeout 5s --latency \
     -s "$script" "$url" -- "$@" >"$OUT/wrk-$name.txt" 2>&1 || true
-  n1=$(cpu_of "$SERVER_PID"); p1=$(pg_delta); i1=$(idle_ticks); t1=$(total_ticks)
+  n1=$(cpu_of "$SERVER_PID"); w1=$(written_of "$SERVER_PID"); p1=$(pg_delta); i1=$(idle_ticks); t1=$(total_ticks)
   wait "$SAMPLER_PID" 2>/dev/null || true
   SAMPLER_PID=""
   rss_mid=$(cat "$OUT/rss-mid-$name.txt" 2>/dev/null || echo 0)
   local res
   res=$(grep '^RESULT' "$OUT/wrk-$name.txt" || echo "RESULT case=FAILED")
-  echo "$res name=$name server_cores=$(awk -v a="$n0" -v b="$n1" -v d="$dur" 'BEGIN{printf "%.2f",(b-a)/100/d}') pg_cores=$(awk -v p="$p1" -v d="$dur" 'BEGIN{printf "%.2f",p/100/d}') busy_cores=$(awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" -v d="$dur" 'BEGIN{printf "%.2f",(t-i)/100/d}') rss_mid_kb=$rss_mid quiet_before=$QUIET load1_before=$load" \
+  echo "$res name=$name server_cores=$(awk -v a="$n0" -v b="$n1" -v d="$dur" 'BEGIN{printf "%.2f",(b-a)/100/d}') pg_cores=$(awk -v p="$p1" -v d="$dur" 'BEGIN{printf "%.2f",p/100/d}') busy_cores=$(awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" -v d="$dur" 'BEGIN{printf "%.2f",(t-i)/100/d}') rss_mid_kb=$rss_mid server_written_kb=$(( (w1 - w0) / 1024 )) quiet_before=$QUIET load1_before=$load" \
     | tee -a "$OUT/results.txt" >&2
 }
 field() { # field NAME KEY -> value from the RESULT line of run NAME
