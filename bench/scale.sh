@@ -201,12 +201,13 @@ scale_run() {
   # every scale run starts right after a checkpoint (the first 1M run also follows the bulk
   # insert's)
   [ "$b" != pg ] || pg_checkpoint
-  # On SQLite each scale run starts with the file out of the page cache. `cp` (the copy from
-  # tmpfs) and the full scans of this script's counts and checks read and write it in large
-  # runs, so Linux caches it in large folios, and a 4 KiB page SQLite writes then dirties a
-  # whole folio: measured (/proc/PID/io write_bytes) 100 and 190 KiB dirtied per refresh at 10k
-  # and 1M on such files, 33 KiB at both once dropped. The server alone reads and writes the
-  # file page by page; its warm-up reads back what the run needs.
+  # On SQLite each scale run starts with the file out of the page cache. After `cp` (the copy
+  # from tmpfs) and the full scans of this script's counts and checks, the server dirtied 100
+  # and 190 KiB of file pages per refresh at 10k and 1M (/proc/PID/io write_bytes, the same
+  # wchar), 33 KiB at both once the file was dropped. Our reading: whole-file reads and copies
+  # leave it in large page-cache folios, and a 4 KiB page SQLite writes dirties its whole folio;
+  # the server alone reads and writes the file page by page. Its warm-up reads back what the
+  # run needs.
   [ "$b" != sqlite ] || drop_page_cache "$SQLITE_DB"
   OK_TOTAL=0
   start_rotor "$b" "$label" "$@"
@@ -441,7 +442,7 @@ SMALL_L=$(human "$SESSIONS_SMALL") BIG_L=$(human "$SESSIONS_BIG")
   if has "$PARTS" scale; then
     echo "## Scale: $SMALL_L vs $BIG_L sessions"
     echo
-    echo "The big database is a copy of the small one taken just before the first scale run (so both start from the same rows and drive the same chains from the same tokens) plus $((SESSIONS_BIG - SESSIONS_SMALL)) bulk users, each with one session holding $HISTORY used tokens + 1 live (\`rotor-bench bulk-rotor\`: the server's columns and constraints, chained \`successor_jti\`, time-ordered ids as the server makes them (UUIDv7 of each row's creation time: the bulk sessions started over the 4 days before the driven users' logins, so the driven users' rows are the newest), inserted in id order, fingerprints of tokens nobody holds; PostgreSQL: \`generate_series\` in two sessions, then \`VACUUM ANALYZE\` and \`CHECKPOINT\`; SQLite: one transaction on tmpfs, copied to disk). On SQLite the file is written back and dropped from the page cache (\`POSIX_FADV_DONTNEED\`) before each scale run: \`cp\` and this script's full scans (counts, checks) leave it in large page-cache folios, in which each 4 KiB page SQLite writes dirties a whole folio, where the server alone reads and writes it page by page; each warm-up reads back what its run needs. \`server writes\`: KiB of file pages the server process dirtied per request (\`write_bytes\` of /proc/PID/io: the WAL, the database file by checkpoints; PostgreSQL's server writes none). Both databases fit in memory (24 GiB machine): this measures index depth and buffer-cache misses, not disk reads."
+    echo "The big database is a copy of the small one taken just before the first scale run (so both start from the same rows and drive the same chains from the same tokens) plus $((SESSIONS_BIG - SESSIONS_SMALL)) bulk users, each with one session holding $HISTORY used tokens + 1 live (\`rotor-bench bulk-rotor\`: the server's columns and constraints, chained \`successor_jti\`, time-ordered ids as the server makes them (UUIDv7 of each row's creation time: the bulk sessions started over the 4 days before the driven users' logins, so the driven users' rows are the newest), inserted in id order, fingerprints of tokens nobody holds; PostgreSQL: \`generate_series\` in two sessions, then \`VACUUM ANALYZE\` and \`CHECKPOINT\`; SQLite: one transaction on tmpfs, copied to disk). On SQLite the file is written back and dropped from the page cache (\`POSIX_FADV_DONTNEED\`) before each scale run: after \`cp\` and this script's full scans (counts, checks) the server dirtied three to six times as many bytes of file pages per refresh (bench/README.md; our reading: large page-cache folios, each dirtied whole by a 4 KiB page SQLite writes), where the server alone reads and writes the file page by page; each warm-up reads back what its run needs. The sweeper runs below do not drop it. \`server writes\`: KiB of file pages the server process dirtied per request (\`write_bytes\` of /proc/PID/io: the WAL, the database file by checkpoints; PostgreSQL's server writes none). Both databases fit in memory (24 GiB machine): this measures index depth and buffer-cache misses, not disk reads."
     echo "$SCALE_ROUNDS rounds per back end: $SMALL_L then $BIG_L in odd rounds, $BIG_L then $SMALL_L in even ones (so neither size always runs first), each run on a fresh server, each database continuing its own chains (both gain the same history per round). $SCALE_CONNS connections, wrk -t$(( SCALE_CONNS < THREADS ? SCALE_CONNS : THREADS )), ${DURATION} s after a ${WARMUP} s warm-up; on PostgreSQL each scale run starts right after a \`CHECKPOINT\`, and the WAL columns are the cluster's \`pg_stat_wal\` over the run and the 2 s quiet wait before it (a full-page image is written at the first change of a page after a checkpoint: the more distinct pages a run touches, the more images). Row counts and sizes are before the first round."
     echo
     echo "| database | sessions | round | rows: users / sessions / refresh tokens | database size | req/s | p50 ms | p99 ms | errors | server cores | PostgreSQL cores | CPU µs/request | quiet before | server writes KiB / request | WAL KiB / request | full-page images / request |"
