@@ -155,7 +155,7 @@ idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 total_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print t}' /proc/stat; }
 # Bytes of file pages a process dirtied (`write_bytes` of /proc/PID/io: what it gave the kernel
 # to write back, counted per page-cache folio dirtied, so a small write into a large folio
-# counts the whole folio).
+# counts the whole folio: `folio_account_dirtied` in Linux's mm/page-writeback.c).
 written_of() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
 vm() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; } # kB
 wait_quiet() { # bounded wait for a quiet machine; sets QUIET
