@@ -202,8 +202,8 @@ scale_run() {
   # insert's)
   [ "$b" != pg ] || pg_checkpoint
   # On SQLite each scale run starts with the file out of the page cache. After `cp` (the copy
-  # from tmpfs) and the full scans of this script's counts and checks, the server dirtied 100
-  # and 190 KiB of file pages per refresh at 10k and 1M (/proc/PID/io write_bytes, the same
+  # from tmpfs) and the full scans of this script's counts and checks, the server dirtied 98
+  # and 183 KiB of file pages per refresh at 10k and 1M (/proc/PID/io write_bytes, the same
   # wchar), 33 KiB at both once the file was dropped. Our reading: whole-file reads and copies
   # leave it in large page-cache folios, and a 4 KiB page SQLite writes dirties its whole folio;
   # the server alone reads and writes the file page by page. Its warm-up reads back what the
